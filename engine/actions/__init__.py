@@ -1,0 +1,1 @@
+"""The actions a policy rule can take, one module each."""
