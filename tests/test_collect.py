@@ -1,0 +1,550 @@
+"""The collector: a sample read back exactly, and every hostile input survived."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from learnexport import collect as collect_module
+from learnexport.collect import (
+    FIELDS,
+    HINT_NO_PROJECT,
+    MAX_LINE_BYTES,
+    SOURCE_PATHS,
+    check_record,
+    collect,
+    iter_jsonl,
+)
+from learnexport.errors import InputError
+from learnexport.sample import generate
+
+AGENT = {"agent_id": "reviewer", "agent_name": "reviewer", "duration": 1.5, "success": True,
+         "timestamp": "2026-01-30T16:05:40.641272"}  # fmt: skip
+
+
+def _project(tmp_path: Path) -> Path:
+    """A project with an empty .tapps-agents/ folder."""
+    root = tmp_path / "proj"
+    (root / ".tapps-agents").mkdir(parents=True)
+    return root
+
+
+def _write(root: Path, rel: str, content: str | bytes) -> Path:
+    path = root / ".tapps-agents" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _lines(*records: object) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+def _jsonl(path: Path) -> tuple[list, list[str]]:
+    problems: list[str] = []
+    return list(iter_jsonl(path, problems)), problems
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("sample") / "acme-billing"
+    return generate(root, "small", seed=3)
+
+
+# ---- a sample read back ---------------------------------------------------------------------
+
+
+def test_sample_read_back_with_counts_and_identical_records(sample) -> None:
+    doc = collect(sample.root)
+    sources = doc["collection"]["sources"]
+    assert {name: s["records"] for name, s in sources.items()} == sample.counts
+    assert all(s["status"] == "ok" and s["problems"] == [] for s in sources.values())
+    assert doc["collection"]["warnings"] == []
+    base = sample.root / ".tapps-agents"
+    caps = json.loads((base / "capabilities/capabilities.json").read_text())
+    assert doc["capabilities"] == caps
+    assert doc["patterns"] == json.loads((base / "learning/patterns.json").read_text())
+    assert doc["memory"] == json.loads((base / "memory/memories.json").read_text())
+    for kind in ("agents", "workflows"):
+        files = sorted((base / "analytics/history").glob(f"{kind}-*.jsonl"))
+        on_disk = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+        assert doc["analytics"][kind] == on_disk
+    for name in ("outcomes", "expert_performance", "weight_adjustments"):
+        lines = (base / "learning" / f"{name}.jsonl").read_text().splitlines()
+        assert doc["learning"][name] == [json.loads(line) for line in lines]
+
+
+def test_document_shape(sample) -> None:
+    doc = collect(sample.root)
+    assert list(doc) == ["project", "capabilities", "patterns", "memory", "analytics",
+                         "learning", "collection"]  # fmt: skip
+    assert doc["project"] == {"root": str(sample.root.resolve()), "name": "acme-billing",
+                              "framework_version": "3.5.2"}  # fmt: skip
+    assert list(doc["capabilities"]) == ["version", "hardware_profile", "metrics"]
+    assert list(doc["analytics"]) == ["agents", "workflows"]
+    assert list(doc["learning"]) == ["outcomes", "expert_performance", "weight_adjustments"]
+    assert list(doc["collection"]) == ["collected_at", "sources", "warnings"]
+    assert doc["collection"]["collected_at"].endswith("+00:00")
+    assert list(doc["collection"]["sources"]) == list(SOURCE_PATHS)
+    for name, entry in doc["collection"]["sources"].items():
+        assert entry == {"path": SOURCE_PATHS[name], "status": "ok",
+                         "records": sample.counts[name], "problems": []}  # fmt: skip
+    json.dumps(doc, allow_nan=False)  # the document is plain JSON
+
+
+def test_analytics_days_read_in_date_order(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    for day in ("2026-01-10", "2025-12-31", "2026-01-02"):
+        _write(root, f"analytics/history/agents-{day}.jsonl", _lines(dict(AGENT, timestamp=day)))
+    stamps = [r["timestamp"] for r in collect(root)["analytics"]["agents"]]
+    assert stamps == ["2025-12-31", "2026-01-02", "2026-01-10"]
+
+
+def test_corrupt_sample_lines_are_skipped_and_located(tmp_path: Path) -> None:
+    info = generate(tmp_path / "p", "small", seed=1, corrupt=True)
+    doc = collect(info.root)
+    sources = doc["collection"]["sources"]
+    assert sources["outcomes"]["problems"] == [
+        f"{info.corruptions[0]}: not JSON (Invalid control character at column 56)"
+    ]
+    assert sources["analytics_agents"]["problems"] == [
+        f"{info.corruptions[1]}: not JSON (Unterminated string starting at column 52), "
+        "truncated last line"
+    ]
+    assert {n: s["records"] for n, s in sources.items()} == info.counts
+    assert doc["collection"]["warnings"] == [
+        "analytics_agents: 1 problem(s), 320 records collected; "
+        "see collection.sources.analytics_agents.problems",
+        "outcomes: 1 problem(s), 40 records collected; see collection.sources.outcomes.problems",
+    ]
+
+
+def test_read_only_and_independent_of_cwd(sample, tmp_path: Path, monkeypatch) -> None:
+    before = _tree_digest(sample.root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    doc = collect(os.path.relpath(sample.root, elsewhere))
+    assert doc["project"]["root"] == str(sample.root.resolve())
+    assert doc["collection"]["sources"]["memory"]["records"] == sample.counts["memory"]
+    assert _tree_digest(sample.root) == before
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_progress_reports_each_source(sample) -> None:
+    calls: list[tuple[str, int]] = []
+    collect(sample.root, progress=lambda name, n: calls.append((name, n)))
+    assert dict(calls) == sample.counts
+
+
+# ---- missing, empty, not a project ----------------------------------------------------------
+
+
+def test_not_a_project(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        collect(tmp_path)
+    assert caught.value.message == f"no .tapps-agents folder in {tmp_path.resolve()}"
+    assert caught.value.hint == HINT_NO_PROJECT
+    with pytest.raises(InputError, match="is not a folder"):
+        collect(tmp_path / "nope")
+
+
+def test_missing_sources(tmp_path: Path) -> None:
+    doc = collect(_project(tmp_path))
+    sources = doc["collection"]["sources"]
+    assert all(s["status"] == "missing" and s["records"] == 0 for s in sources.values())
+    assert doc["project"]["framework_version"] is None
+    assert doc["capabilities"] == {"version": None, "hardware_profile": None, "metrics": []}
+    assert doc["patterns"] == doc["memory"] == []
+    assert doc["analytics"] == {"agents": [], "workflows": []}
+    assert doc["collection"]["warnings"][0] == (
+        "capabilities: .tapps-agents/capabilities/capabilities.json not found"
+    )
+    assert doc["collection"]["warnings"][-1] == "config: .tapps-agents/config.yaml not found"
+    assert len(doc["collection"]["warnings"]) == len(SOURCE_PATHS)
+
+
+def test_empty_sources_are_ok(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _write(root, "learning/patterns.json", "[]")
+    _write(root, "learning/outcomes.jsonl", "")
+    _write(root, "memory/memories.json", "")
+    _write(root, "analytics/history/agents-2026-01-01.jsonl", "\n\n")
+    sources = collect(root)["collection"]["sources"]
+    for name in ("patterns", "outcomes", "memory", "analytics_agents"):
+        assert (sources[name]["status"], sources[name]["records"]) == ("ok", 0)
+    assert sources["memory"]["problems"] == ["memories.json: empty file"]
+    assert sources["analytics_workflows"]["status"] == "missing"
+
+
+# ---- whole-JSON files -----------------------------------------------------------------------
+
+
+def test_corrupt_whole_json_is_unreadable_with_position(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _write(root, "capabilities/capabilities.json", '{"version": "1.0",\n  "metrics" []}')
+    _write(root, "learning/patterns.json", '{"not": "an array"}')
+    _write(root, "memory/memories.json", b"[\xff]")
+    doc = collect(root)
+    sources = doc["collection"]["sources"]
+    assert sources["capabilities"]["problems"] == [
+        "capabilities.json line 2 column 13: not JSON (Expecting ':' delimiter)"
+    ]
+    assert sources["patterns"]["problems"] == ["patterns.json: not a JSON array (an object)"]
+    assert sources["memory"]["problems"] == ["memories.json: not UTF-8 (byte 0xff at offset 1)"]
+    assert {sources[n]["status"] for n in ("capabilities", "patterns", "memory")} == {"unreadable"}
+    assert doc["capabilities"] == {"version": None, "hardware_profile": None, "metrics": []}
+    assert doc["patterns"] == doc["memory"] == []
+    assert doc["collection"]["warnings"][0] == (
+        "capabilities: .tapps-agents/capabilities/capabilities.json could not be read: "
+        "capabilities.json line 2 column 13: not JSON (Expecting ':' delimiter)"
+    )
+
+
+def test_bad_items_in_whole_json_are_skipped(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    good = {"pattern_id": "func_a_1", "extra": {"kept": True}}
+    text = json.dumps([good, "x", {"pattern_id": 7}, good]).replace(
+        "]", ', {"a": 1, "a": 2}, {"m": {"x": NaN}}]'
+    )
+    _write(root, "learning/patterns.json", text)
+    caps = {
+        "version": "1.0",
+        "hardware_profile": "nuc",
+        "metrics": [{"capability_id": "x", "usage_count": 1.5}, {"capability_id": "y"}],
+    }
+    _write(root, "capabilities/capabilities.json", json.dumps(caps))
+    doc = collect(root)
+    assert doc["patterns"] == [good, good]
+    assert doc["collection"]["sources"]["patterns"]["problems"] == [
+        "patterns.json [1]: not an object (a string)",
+        'patterns.json [2]: field "pattern_id" is a number, expected a string',
+        'patterns.json [4]: duplicate key "a"',
+        "patterns.json [5]: not JSON (NaN is not a JSON number)",
+    ]
+    assert doc["capabilities"]["metrics"] == [{"capability_id": "y"}]
+    assert doc["collection"]["sources"]["capabilities"]["problems"] == [
+        'capabilities.json metrics[0]: field "usage_count" is a number, expected an integer'
+    ]
+
+
+def test_metrics_not_a_list(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _write(root, "capabilities/capabilities.json", '{"version": 1, "metrics": {"a": 1}}')
+    doc = collect(root)
+    assert doc["capabilities"] == {"version": None, "hardware_profile": None, "metrics": []}
+    assert doc["collection"]["sources"]["capabilities"]["problems"] == [
+        'capabilities.json: "version" is a number, expected a string',
+        'capabilities.json: "metrics" is an object, expected an array',
+    ]
+
+
+def test_whole_json_nested_too_deep_and_top_level_duplicate(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _write(root, "memory/memories.json", "[" * 100_000 + "]" * 100_000)
+    _write(root, "capabilities/capabilities.json", '{"metrics": [], "metrics": []}')
+    sources = collect(root)["collection"]["sources"]
+    assert sources["memory"]["problems"] == ["memories.json: nested too deeply"]
+    assert sources["capabilities"]["problems"] == ['capabilities.json: duplicate key "metrics"']
+    assert sources["capabilities"]["status"] == sources["memory"]["status"] == "unreadable"
+
+
+# ---- JSON lines: corrupt and hostile --------------------------------------------------------
+
+
+def test_bad_lines_are_skipped_with_line_numbers(tmp_path: Path) -> None:
+    bad_records = [
+        ('{"agent_id": "a", "agent_id": "b"}', 'duplicate key "agent_id"'),
+        ('{"duration": NaN}', "not JSON (NaN is not a JSON number)"),
+        ('{"duration": Infinity}', "not JSON (Infinity is not a JSON number)"),
+        ('{"x": [-Infinity]}', "not JSON (-Infinity is not a JSON number)"),
+        ('{"duration": 1e400}', "not JSON (number 1e400 is out of range)"),
+        ("[1, 2]", "not an object (an array)"),
+        ('"text"', "not an object (a string)"),
+        ("null", "not an object (null)"),
+        ('{"duration": "1.5"}', 'field "duration" is a string, expected a number'),
+        ('{"success": 1}', 'field "success" is a number, expected a boolean'),
+        ('{"duration": true}', 'field "duration" is a boolean, expected a number'),
+        ('{"agent_id": null}', 'field "agent_id" is null, expected a string'),
+        ("{'agent_id': 'x'}", "not JSON (Expecting property name enclosed in double quotes "
+                              "at column 2)"),
+        ('{"a": 1} {"b": 2}', "not JSON (Extra data at column 10)"),
+        ("[" * 100_000, "nested too deeply"),
+        ("1" * 5000, "not JSON (Exceeds the limit (4300 digits) for integer string conversion: "
+                     "value has 5000 digits; use sys.set_int_max_str_digits() to increase the "
+                     "limit)"),
+    ]  # fmt: skip
+    text = _lines(AGENT) + "".join(line + "\n" for line, _ in bad_records) + _lines(AGENT)
+    path = _write(_project(tmp_path), "analytics/history/agents-2026-01-01.jsonl", text)
+    problems: list[str] = []
+    records = list(iter_jsonl(path, problems, fields=FIELDS["analytics_agents"]))
+    assert records == [AGENT, AGENT]
+    assert problems == [
+        f"agents-2026-01-01.jsonl line {n}: {why}" for n, (_, why) in enumerate(bad_records, 2)
+    ]
+
+
+def test_unknown_fields_kept_and_absent_fields_allowed(tmp_path: Path) -> None:
+    record = {"agent_id": "x", "brand_new": {"nested": [1, 2]}}
+    path = _write(_project(tmp_path), "learning/outcomes.jsonl", _lines(record))
+    assert _jsonl(path) == ([record], [])
+
+
+def test_truncated_last_line(tmp_path: Path) -> None:
+    path = _write(
+        _project(tmp_path), "learning/outcomes.jsonl", _lines(AGENT) + '{"agent_id": "rev'
+    )
+    assert _jsonl(path) == (
+        [AGENT],
+        ["outcomes.jsonl line 2: not JSON (Unterminated string starting at column 14), "
+         "truncated last line"],
+    )  # fmt: skip
+
+
+def test_non_utf8_and_binary_garbage(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    path = _write(root, "learning/outcomes.jsonl", b'{"a": "caf\xe9"}\n' + _lines(AGENT).encode())
+    assert _jsonl(path) == ([AGENT], ["outcomes.jsonl line 1: not UTF-8 (byte 0xe9 at column 11)"])
+    garbage = random.Random(7).randbytes(200_000)
+    path = _write(
+        root, "learning/expert_performance.jsonl", garbage + b"\n" + _lines(AGENT).encode()
+    )
+    records, problems = _jsonl(path)
+    assert records == [AGENT]
+    assert len(problems) == 101
+    assert problems[-1].startswith("expert_performance.jsonl: ")
+    assert problems[-1].endswith(" more problems not listed")
+
+
+def test_bom_crlf_and_blank_lines(tmp_path: Path) -> None:
+    text = (
+        b"\xef\xbb\xbf" + json.dumps(AGENT).encode() + b"\r\n\r\n   \n" + json.dumps(AGENT).encode()
+    )
+    path = _write(_project(tmp_path), "learning/outcomes.jsonl", text)
+    assert _jsonl(path) == ([AGENT, AGENT], [])
+
+
+def test_line_of_100_mib_is_skipped_without_reading_it_whole(tmp_path: Path) -> None:
+    path = _project(tmp_path) / ".tapps-agents" / "huge.jsonl"
+    with open(path, "wb") as fh:
+        fh.write(_lines(AGENT).encode() + b'{"x": "')
+        block = b"a" * (1 << 20)
+        for _ in range(100):
+            fh.write(block)
+        fh.write(b'"}\n' + _lines(AGENT).encode())
+    tracemalloc.start()
+    try:
+        records, problems = _jsonl(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert records == [AGENT, AGENT]
+    assert problems == ["huge.jsonl line 2: longer than 8 MiB"]
+    assert peak < 3 * MAX_LINE_BYTES
+
+
+def test_line_just_under_the_limit_is_read(tmp_path: Path) -> None:
+    record = {"x": "a" * (MAX_LINE_BYTES - 10)}  # 9 bytes of JSON around it, and the newline
+    path = _project(tmp_path) / ".tapps-agents" / "big.jsonl"
+    path.write_text(_lines(record))
+    assert len(path.read_bytes()) == MAX_LINE_BYTES
+    assert _jsonl(path) == ([record], [])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(st.binary(max_size=60), max_size=8))
+def test_arbitrary_bytes_never_crash(tmp_path: Path, lines: list[bytes]) -> None:
+    path = tmp_path / "fuzz.jsonl"
+    data = b"\n".join(lines)
+    path.write_bytes(data)
+    records, problems = _jsonl(path)
+    assert all(type(r) is dict for r in records)
+    assert len(records) + len(problems) <= data.count(b"\n") + 1
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=st.lists(st.dictionaries(st.text(), _json_values, max_size=5), max_size=5))
+def test_any_json_object_is_copied_exactly(tmp_path: Path, records: list[dict]) -> None:
+    path = tmp_path / "copy.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    assert _jsonl(path) == (records, [])
+
+
+def test_check_record_messages() -> None:
+    fields = FIELDS["outcomes"]
+    assert check_record({"expert_consultations": 2}, fields) is None
+    assert check_record({"expert_consultations": ["security"]}, fields) is None
+    assert check_record({"agent_id": None, "prompt_hash": None}, fields) is None
+    assert check_record({"iterations": 1.0}, fields) == (
+        'field "iterations" is a number, expected an integer'
+    )
+    assert check_record({"expert_consultations": "x"}, fields) == (
+        'field "expert_consultations" is a string, expected an integer or an array'
+    )
+    assert check_record({"query": 3}, FIELDS["expert_performance"]) == (
+        'field "query" is a number, expected a string or null'
+    )
+
+
+# ---- files that must not be read ------------------------------------------------------------
+
+
+def test_symlink_outside_the_project_is_not_followed(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text(_lines(AGENT))
+    (root / ".tapps-agents" / "learning").mkdir()
+    (root / ".tapps-agents" / "learning" / "outcomes.jsonl").symlink_to(secret)
+    outside_dir = tmp_path / "outside-history"
+    outside_dir.mkdir()
+    (outside_dir / "agents-2026-01-01.jsonl").write_text(_lines(AGENT))
+    (root / ".tapps-agents" / "analytics").mkdir()
+    (root / ".tapps-agents" / "analytics" / "history").symlink_to(outside_dir)
+    doc = collect(root)
+    sources = doc["collection"]["sources"]
+    assert sources["outcomes"]["status"] == "unreadable"
+    assert sources["outcomes"]["problems"] == [
+        "outcomes.jsonl: symlink points outside the project, not followed"
+    ]
+    assert sources["analytics_agents"]["problems"] == [
+        "history: symlink points outside the project, not followed"
+    ]
+    assert doc["learning"]["outcomes"] == doc["analytics"]["agents"] == []
+
+
+def test_symlink_inside_the_project_is_followed(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "data").mkdir()
+    (root / "data" / "day.jsonl").write_text(_lines(AGENT))
+    history = root / ".tapps-agents" / "analytics" / "history"
+    history.mkdir(parents=True)
+    (history / "agents-2026-01-01.jsonl").symlink_to(root / "data" / "day.jsonl")
+    (history / "workflows-2026-01-01.jsonl").symlink_to("../../../data/day.jsonl")
+    doc = collect(root)
+    assert doc["analytics"]["agents"] == [AGENT]
+    assert doc["collection"]["sources"]["analytics_workflows"]["records"] == 1
+
+
+def test_whole_tapps_folder_symlinked_outside(tmp_path: Path) -> None:
+    real = tmp_path / "elsewhere"
+    (real / "learning").mkdir(parents=True)
+    (real / "learning" / "outcomes.jsonl").write_text(_lines(AGENT))
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / ".tapps-agents").symlink_to(real)
+    doc = collect(root)
+    assert doc["learning"]["outcomes"] == []
+    assert doc["collection"]["sources"]["outcomes"]["status"] == "unreadable"
+
+
+def test_symlink_loop_fifo_and_folder_in_place_of_a_file(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    learning = root / ".tapps-agents" / "learning"
+    learning.mkdir()
+    (learning / "outcomes.jsonl").symlink_to("outcomes.jsonl")
+    os.mkfifo(learning / "weight_adjustments.jsonl")
+    (learning / "expert_performance.jsonl").mkdir()
+    (learning / "a").symlink_to("b")
+    (learning / "b").symlink_to("a")
+    (learning / "patterns.json").symlink_to("a")
+    sources = collect(root)["collection"]["sources"]
+    assert sources["outcomes"]["problems"] == ["outcomes.jsonl: symlink loop"]
+    assert sources["weight_adjustments"]["problems"] == [
+        "weight_adjustments.jsonl: not a regular file"
+    ]
+    assert sources["expert_performance"]["problems"] == [
+        "expert_performance.jsonl: not a regular file"
+    ]
+    assert sources["patterns"]["problems"] == ["patterns.json: symlink loop"]
+    for name in ("outcomes", "weight_adjustments", "expert_performance", "patterns"):
+        assert sources[name]["status"] == "unreadable"
+
+
+def test_permission_denied(tmp_path: Path, monkeypatch) -> None:
+    root = _project(tmp_path)
+    path = _write(root, "learning/outcomes.jsonl", _lines(AGENT))
+    _write(root, "config.yaml", "framework_version: '3.6.3'\n")
+    real_open = os.open
+
+    def deny(file, flags, *args):  # as when the file is mode 000 and we are not root
+        if str(file).endswith(("outcomes.jsonl", "config.yaml")):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, flags, *args)
+
+    monkeypatch.setattr(collect_module.os, "open", deny)
+    doc = collect(root)
+    sources = doc["collection"]["sources"]
+    assert sources["outcomes"] == {"path": SOURCE_PATHS["outcomes"], "status": "unreadable",
+                                   "records": 0,
+                                   "problems": ["outcomes.jsonl: permission denied"]}  # fmt: skip
+    assert sources["config"]["problems"] == ["config.yaml: permission denied"]
+    assert doc["project"]["framework_version"] is None
+    assert path.exists()
+
+
+def test_history_file_without_a_date(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    _write(root, "analytics/history/agents-latest.jsonl", _lines(AGENT))
+    _write(root, "analytics/history/agents-2026-01-01.jsonl", _lines(AGENT))
+    _write(root, "analytics/history/notes.txt", "ignored")
+    source = collect(root)["collection"]["sources"]["analytics_agents"]
+    assert source["records"] == 1
+    assert source["problems"] == [
+        "agents-latest.jsonl: no YYYY-MM-DD date in the file name, not read"
+    ]
+
+
+# ---- config.yaml ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "version", "status", "problems"),
+    [
+        ('framework_version: "3.6.3"\n', "3.6.3", "ok", []),
+        ("agents: {}\n", None, "ok", ["config.yaml: no framework_version"]),
+        ("framework_version: 3.10\n", None, "ok",
+         ["config.yaml: framework_version is a number, expected a string (quote it)"]),
+        ("framework_version: [3\n", None, "unreadable",
+         ["config.yaml line 2 column 1: not YAML (expected ',' or ']', but got '<stream end>')"]),
+        ("- a list\n", None, "unreadable", ["config.yaml: not a mapping (an array)"]),
+        ("", None, "unreadable", ["config.yaml: not a mapping (null)"]),
+        ("[" * 5000, None, "unreadable", ["config.yaml: not YAML (nested too deeply)"]),
+    ],
+)  # fmt: skip
+def test_config(tmp_path: Path, text: str, version, status: str, problems: list[str]) -> None:
+    root = _project(tmp_path)
+    _write(root, "config.yaml", text)
+    doc = collect(root)
+    assert doc["project"]["framework_version"] == version
+    source = doc["collection"]["sources"]["config"]
+    assert (source["status"], source["problems"]) == (status, problems)
