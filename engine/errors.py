@@ -65,7 +65,7 @@ class LearnexportError(Exception):
             head.append(f"at {self.path}")
         text = ": ".join([*head, self.message])
         if self.hint:
-            text = f"{text.rstrip('.')}. {self.hint}"
+            text = f"{text.rstrip('.')}. {self.hint[:1].upper()}{self.hint[1:]}"
         return text
 
     def __str__(self) -> str:

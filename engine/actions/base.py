@@ -1,0 +1,147 @@
+"""What every action module provides, and the helpers they share.
+
+An action module defines one ``ACTION = Action(...)``: its name, a one-line summary,
+its options as a cerberus schema fragment (with defaults), an optional ``prepare`` that
+turns validated options into ready-to-run parameters (compiling regexes, checking that
+options agree), and either
+
+* ``transform(value, params, ctx)``: a pure function from the matched value to its new
+  value, or ``DROP`` to remove it; or
+* ``fold(matches, params, ctx)``: for actions that combine many locations into one
+  result (``aggregate``).
+
+The module docstring is the action's reference page; ``docs/policy-reference.md`` is
+generated from it and every example in it is run by the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _Drop:
+    """The marker a transform returns to remove the value."""
+
+    _instance: _Drop | None = None
+
+    def __new__(cls) -> _Drop:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP: Any = _Drop()
+
+
+class ActionValueError(ValueError):
+    """The action cannot treat this value (the engine adds rule, path and file:line)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class OptionError(ValueError):
+    """Options that are each valid but do not make sense together (raised by prepare)."""
+
+    def __init__(self, option: str | None, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.hint = hint
+
+
+@dataclass
+class RunContext:
+    """What an action may use while it runs: the hash key and the taint log.
+
+    ``taint(text)`` records a value the policy hid (the leak check later makes sure it
+    appears nowhere in the output). ``emit(path, value)`` is for folding actions that write
+    a result elsewhere in the document.
+    """
+
+    key: bytes | None = None
+    hash_length: int = 16
+    tainted: set[str] = field(default_factory=set)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def taint(self, value: Any) -> None:
+        if isinstance(value, str):
+            self.tainted.add(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                self.tainted.add(k)
+                self.taint(v)
+        elif isinstance(value, list):
+            for v in value:
+                self.taint(v)
+        elif value is not None and not isinstance(value, bool):
+            self.tainted.add(str(value))
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.stats[name] = self.stats.get(name, 0) + n
+
+
+Transform = Callable[[Any, Any, RunContext], Any]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action a rule can name."""
+
+    name: str
+    summary: str
+    treatment: str  # what explain says of a value this action treats, e.g. "hashed"
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    transform: Transform | None = None
+    fold: Callable[..., Any] | None = None
+    prepare: Callable[[dict[str, Any]], Any] = dict
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.transform is None) == (self.fold is None):
+            raise TypeError(f"action {self.name}: give exactly one of transform and fold")
+
+
+def compact_json(value: Any) -> str:
+    """The canonical text of a non-string value (sorted keys, no spaces)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def type_name(value: Any) -> str:
+    """A JSON-ish name for a Python value, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def as_number(value: Any) -> tuple[float | int, bool] | None:
+    """``(number, was_text)`` for numbers and numeric text; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value, False
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        return (int(number) if number.is_integer() and "." not in value else number), True
+    return None

@@ -1,0 +1,68 @@
+"""## `hash`
+
+Replaces the value with a keyed hash: the lowercase hex of HMAC-SHA256(key, text), cut
+to `length` characters, after an optional `prefix`. The text hashed is the value itself
+for text, and its compact JSON (sorted keys, no spaces) for anything else; `null` stays
+`null`. The same value under the same key always gives the same hash, so records can
+still be joined; a different key gives unrelated hashes. There is no unkeyed hash: a
+plain digest of a small vocabulary (task ids, capability names) is reversed by guessing.
+The key comes from the policy's `hash.key`, `--hash-key-file`, or the project's key file;
+see *Hashing*. The original value is *tainted*.
+
+| option | meaning | default |
+|---|---|---|
+| `length` | hex characters kept, 8 to 64 | the policy's `hash.length` (16) |
+| `prefix` | text put before the hex, e.g. `cap_` | none |
+
+Examples on this page use the key `docs-example-key`.
+
+```yaml
+rule:
+  select: memory[*].task_id
+  action: hash
+  length: 12
+  prefix: "task_"
+given: {"memory": [{"task_id": "task_1"}, {"task_id": "task_1"}]}
+expect: {"memory": [{"task_id": "task_09374293f7eb"}, {"task_id": "task_09374293f7eb"}]}
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from .base import Action, ActionValueError, RunContext, compact_json
+
+
+def digest(key: bytes, value: Any, length: int) -> str:
+    """The keyed hash of ``value`` (text as is, anything else as compact JSON)."""
+    text = value if isinstance(value, str) else compact_json(value)
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+
+
+def _hash(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
+    if value is None:
+        return None
+    if ctx.key is None:
+        raise ActionValueError(
+            "no hash key is available",
+            hint="set hash.key in the policy (env:NAME or file:PATH) or pass --hash-key-file",
+        )
+    ctx.taint(value)
+    length = params.get("length") or ctx.hash_length
+    return params.get("prefix", "") + digest(ctx.key, value, length)
+
+
+ACTION = Action(
+    name="hash",
+    summary="keyed hash (HMAC-SHA256) of the value",
+    treatment="hashed",
+    options={
+        "length": {"type": "integer", "min": 8, "max": 64},
+        "prefix": {"type": "string", "regex": r"[A-Za-z0-9_.:-]{0,16}"},
+    },
+    transform=_hash,
+    doc=__doc__ or "",
+)

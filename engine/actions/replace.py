@@ -1,0 +1,42 @@
+"""## `replace`
+
+Puts a constant in place of the value, whatever it was (`null` included). The value it
+replaced is *tainted*: the leak check makes sure it appears nowhere in the output.
+
+| option | meaning | default |
+|---|---|---|
+| `value` | the constant: any YAML value (text, number, list, object, `null`) | required |
+
+```yaml
+rule:
+  select: project.root
+  action: replace
+  value: "<project>"
+given: {"project": {"root": "/home/ann/acme-billing"}}
+expect: {"project": {"root": "<project>"}}
+```
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .base import Action, RunContext
+
+
+def _replace(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
+    new = params["value"]
+    if value != new:
+        ctx.taint(value)
+    return copy.deepcopy(new) if isinstance(new, dict | list) else new
+
+
+ACTION = Action(
+    name="replace",
+    summary="put a constant in place of the value",
+    treatment="replaced by a constant",
+    options={"value": {"required": True, "nullable": True}},
+    transform=_replace,
+    doc=__doc__ or "",
+)

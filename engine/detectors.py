@@ -1,0 +1,434 @@
+"""Detectors: regular expressions that find sensitive text in strings.
+
+Two features share them. The ``redact`` action replaces every match in free text with
+``<name>``; the leak check runs :func:`first` on every string of an export (keys included)
+and fails the export when any detector fires. docs/detectors.md lists what each detector
+matches, what it leaves alone and what it misses.
+
+Compile once, scan many: :func:`scanner` builds one :class:`Scanner` per set of detector
+names and caches it. A scanner first tries one *gate* regex made of every detector's
+*trigger* (a cheap necessary condition, such as ``/`` for ``path``); a string the gate does
+not match cannot match any pattern, so the common benign string costs one regex search.
+
+Resolution, shared by :func:`find`, :func:`first` and :func:`redact`: the earliest match
+wins, then the longest, then the detector listed first in ``DETECTORS``.
+
+Patterns carry no global flags (only scoped ones such as ``(?i:...)``) and start with a
+literal where they can, with any boundary check written as a lookbehind *after* that
+literal: Python's ``re`` then skips ahead to the literal instead of trying every position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+
+from .errors import did_you_mean
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One kind of sensitive text: its name, what it means, and its rules.
+
+    Each pattern comes with a *need*: a cheap regex that matches every text the pattern
+    matches, so a scanner skips the pattern when its need is absent. ``triggers`` are the
+    detector's own necessary condition: literal-led regexes whose first character is
+    rare in benign text (``KIA`` for ``AKIA...``), so that the triggers of many detectors
+    join into one fast *gate*. The tests
+    check both conditions on every example and on generated text.
+    """
+
+    name: str
+    description: str
+    patterns: tuple[re.Pattern[str], ...]
+    needs: tuple[re.Pattern[str], ...]
+    triggers: tuple[str, ...]
+    trigger: re.Pattern[str]  # the triggers as one regex
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A match: which detector, and the span ``[start, end)`` in the scanned text."""
+
+    detector: str
+    start: int
+    end: int
+
+    def text(self, source: str) -> str:
+        """The matched substring of ``source``."""
+        return source[self.start : self.end]
+
+
+def _detector(name: str, description: str, triggers: str, *rules: tuple[str, str]) -> Detector:
+    """``triggers`` and each rule's need: regexes separated by spaces (none holds a space)."""
+    needs = tuple(re.compile("|".join(need.split())) for need, _ in rules)
+    patterns = tuple(re.compile(source) for _, source in rules)
+    alternatives = tuple(triggers.split())
+    trigger = re.compile("|".join(alternatives))
+    return Detector(name, description, patterns, needs, alternatives, trigger)
+
+
+def _kw(word: str) -> str:
+    """``word`` as a whole word: the literal first, the boundary checked behind it."""
+    return rf"{word}(?<![\w$]{word})(?![\w$])"
+
+
+# ---- path -------------------------------------------------------------------------------
+_SEG = r"(?:[\w\-+@%=~$]|\.(?=[\w\-+@%=~$./\\]))+"  # a segment; a final '.' stays outside
+_PATH = _detector(
+    "path",
+    "absolute POSIX, Windows drive, UNC and home-relative (~/, ~user/) file paths",
+    r"/ \\",
+    ("/", rf"/(?<![\w/\\.~*<>]/){_SEG}(?:/{_SEG})*/?"),
+    (r":[\\/]", rf"(?<![\w\\/])[A-Za-z]:[\\/]+{_SEG}(?:[\\/]+{_SEG})*[\\/]?"),
+    (r"\\\\", rf"\\\\(?<![\w\\]\\\\){_SEG}\\{_SEG}(?:\\+{_SEG})*\\?"),
+    ("~", rf"~(?<![\w/\\.~]~)(?:[A-Za-z_][\w.\-]*)?/{_SEG}(?:/{_SEG})*/?"),
+)
+
+# ---- email ------------------------------------------------------------------------------
+_EMAIL = _detector(
+    "email",
+    "e-mail addresses (local@domain.tld)",
+    "@",
+    ("@", r"(?<![\w.+%\-])[\w+%\-]+(?:\.[\w+%\-]+)*@"
+     r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w\-])"),
+)
+
+# ---- url --------------------------------------------------------------------------------
+_URL_END = r"[^\s<>\"'`{}|\\^]*[^\s<>\"'`{}|\\^.,;:!?)\]]"  # trailing punctuation stays out
+_SCHEME = r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,15}://"
+_URL = _detector(
+    "url",
+    "URLs with a scheme (http, https, ftp, ssh, git, file, postgres, ...)",
+    "://",
+    ("://", rf"{_SCHEME}{_URL_END}"),
+)
+_URL_CREDENTIALS = _detector(
+    "url_credentials",
+    "URLs that carry a password (scheme://user:password@host)",
+    "://",
+    ("@", rf"{_SCHEME}[^\s/?#@:<>\"'`]*:[^\s/?#@<>\"'`]+@[^\s/?#<>\"'`]+(?:[/?#]{_URL_END})?"),
+)
+
+# ---- ip ---------------------------------------------------------------------------------
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_V4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H = r"[0-9A-Fa-f]{1,4}"
+_V6_FORMS = (  # the forms with an IPv4 tail first, so that the tail is not cut off
+    rf"(?:{_H}:){{6}}{_V4}", rf"(?:{_H}:){{1,5}}:{_V4}", rf"::(?:[fF]{{4}}(?::0{{1,4}})?:)?{_V4}",
+    rf"(?:{_H}:){{7}}{_H}", rf"(?:{_H}:){{1,6}}:{_H}", rf"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+    rf"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}", rf"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}",
+    rf"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}", rf"{_H}:(?::{_H}){{1,6}}", rf"(?:{_H}:){{1,7}}:",
+    rf":(?::{_H}){{1,7}}",
+)
+_DOTTED4 = r"\.\d{1,3}\.\d{1,3}\.\d"
+_IP = _detector(
+    "ip",
+    "IPv4 addresses (four octets 0-255) and IPv6 addresses (full, compressed, v4-mapped)",
+    rf"{_DOTTED4} :",
+    (_DOTTED4, rf"(?<![\w.])(?<![=~<>!]=){_V4}(?!\w|\.\d)"),
+    (":", rf"(?<![\w:.])(?=[0-9A-Fa-f:.]*\d)(?:{'|'.join(_V6_FORMS)})(?![\w:]|\.\d)"),
+)
+
+# ---- timestamp --------------------------------------------------------------------------
+_HMS = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?"
+_ZONE = r"(?:\s?(?:Z|UTC|[+\-](?:[01]\d|2[0-3]):?[0-5]\d))?"
+_DATE = r"(?<!\d)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_TIMESTAMP = _detector(
+    "timestamp",
+    "a date with a time of day, or a bare time of day (HH:MM:SS, h:mm am/pm)",
+    ":",
+    (r"\d-\d\d[T\x20,]", rf"{_DATE}(?:[T ]|, ){_HMS}{_ZONE}(?!\d)"),
+    (r"\d:\d\d:", r"(?<![\d:.])(?:[01]?\d|2[0-3]):[0-5]\d:[0-5]\d(?:[.,]\d{1,9})?(?![\d:])"),
+    (r"[AaPp]\.?[Mm]",
+     r"(?<![\d:.])(?:1[0-2]|0?[1-9]):[0-5]\d(?::[0-5]\d)?\s?[AaPp]\.?[Mm]\.?(?![A-Za-z])"),
+)
+
+# ---- secret -----------------------------------------------------------------------------
+_KEYWORDS = (
+    "secret_access_key", "client_secret", "private_key", "secret_key", "access_key",
+    "access_token", "refresh_token", "auth_token", "api_token", "api_key", "apikey",
+    "password", "passwd", "passphrase", "pwd", "secret", "token", "credentials", "credential",
+)
+_STEMS = " ".join(  # every keyword, in each of its three spellings, holds one of these
+    f"{s} {s.title()} {s.upper()}" for s in ("pass", "pwd", "secret", "token", "key", "credential")
+)
+_KW_ICASE = "|".join(k.replace("_", "[_\\-]?") for k in _KEYWORDS)
+_KW_CAMEL = "|".join(k.title().replace("_", "") for k in _KEYWORDS)
+_KEY = rf"(?:(?<![A-Za-z0-9])(?i:{_KW_ICASE})|(?<=[a-z0-9])(?:{_KW_CAMEL}))[\"']?"
+_KW_VARIANTS = "|".join(f"{k}|{k.title()}|{k.upper()}" for k in _KEYWORDS)
+_PLACEHOLDER = (
+    r"(?![\"']?(?:<[^>\n]*>|\*+|x{3,}|\.{3}|…|null|none|nil|true|false|undefined|n/a|redacted"
+    r"|\$\{?\w+\}?|\{\{[^}\n]*\}\}|env:\w+)[\"']?(?![\w/]))"
+)
+_QUOTED = r"(?:\"(?:[^\"\\\n]|\\.)+\"|'(?:[^'\\\n]|\\.)+')"
+_BARE = r"[^\s\"',;&)}\]]"
+_TOKEN = r"(?=[A-Za-z0-9+/_=.\-]*\d)(?=[A-Za-z0-9+/_=.\-]*[A-Za-z])[A-Za-z0-9+/_=.\-]"
+_SECRET = _detector(
+    "secret",
+    "API keys and tokens, private keys, passwords and other credentials",
+    r"KIA SIA h[pousr]_ _pat_ k- k_live_ k_test_ xox J = : \s",
+    ("AKIA ASIA", r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+    ("gh[pousr]_ github_pat_",
+     r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{20,}|ithub_pat_\w{20,})(?![A-Za-z0-9_])"),
+    ("sk-", r"sk-(?<![A-Za-z0-9_\-]sk-)(?:[a-z]+-)?(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{16,}"),
+    ("k_live_ k_test_",
+     r"[spr]k_(?:live|test)_(?<![A-Za-z0-9_\-][spr]k_(?:live|test)_)[A-Za-z0-9]{10,}"),
+    ("xox", r"xox[abposr]-(?<![A-Za-z0-9]xox.-)[A-Za-z0-9\-]{10,}"),
+    ("eyJ", r"eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"),
+    ("-----BEGIN", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+     r"(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,.\-]*)"),
+    ("=", rf"{_KEY}\s*(?::=|=>|=(?!=)){_PLACEHOLDER}\s*(?:{_QUOTED}|{_BARE}{{2,}})"),
+    (":", rf"{_KEY}\s*:(?!:)\s*{_PLACEHOLDER}"
+     rf"(?:{_QUOTED}|(?={_BARE}*[^A-Za-z\s\"',;&)}}\]]){_BARE}{{3,}})"),
+    ("[Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Aa][Tt][Ii][Oo][Nn]",
+     r"(?<![A-Za-z])(?i:authorization)[\"']?\s*[:=]\s*[\"']?"
+     r"(?:(?i:bearer|basic|token|digest)\s+)?[^\s\"',;]{3,}"),
+    ("earer",
+     r"[Bb]earer(?<![A-Za-z][Bb]earer)\s+(?=[A-Za-z0-9._~+/\-]*\d)[A-Za-z0-9._~+/\-]{12,}=*"),
+    (_STEMS, rf"(?<![A-Za-z0-9])(?:{_KW_VARIANTS})s?[\"']?\s+(?:(?:is|was|of|for|to|=)\s+)?"
+     rf"[\"']?{_TOKEN}{{20,}}"),
+)
+
+# ---- code -------------------------------------------------------------------------------
+_ID = r"[A-Za-z_$][\w$]*"
+_ARGS = r"\((?:[^()\n]|\([^()\n]*\))*\)"
+_NAME = r"[\w.\"`\[\]]+"
+_LHS = rf"(?<![\w$.]){_ID}(?:\.{_ID})*(?:\[[^\]\n]*\])?[ \t]*"
+_SQL_UPPER = (
+    rf"SELECT\s+(?:DISTINCT\s+)?[^;]{{1,300}}?\sFROM\s+{_NAME}", rf"INSERT\s+INTO\s+{_NAME}",
+    rf"UPDATE\s+{_NAME}\s+SET\s+{_NAME}\s*=", rf"DELETE\s+FROM\s+{_NAME}",
+    rf"(?:DROP|TRUNCATE)\s+(?:TABLE|DATABASE|SCHEMA|INDEX|VIEW)\s+(?:IF\s+EXISTS\s+)?{_NAME}",
+    rf"CREATE\s+(?:TEMP(?:ORARY)?\s+)?(?:TABLE|INDEX|VIEW|DATABASE|SCHEMA)\s+{_NAME}",
+    rf"ALTER\s+TABLE\s+{_NAME}",
+)
+_SQL_LOWER = (
+    rf"select\s+(?:\*|count\(\*\))\s+from\s+{_NAME}",
+    rf"select\s+[\w.]+(?:\s*,\s*[\w.]+)*\s+from\s+{_NAME}"
+    r"(?:\s*;|\s+(?:where|join|order\s+by|group\s+by|limit)\b)",
+    rf"insert\s+into\s+{_NAME}\s*(?:\(|values\b)", rf"update\s+{_NAME}\s+set\s+{_NAME}\s*=",
+    rf"delete\s+from\s+{_NAME}\s+where\b", rf"drop\s+table\s+(?:if\s+exists\s+)?{_NAME}\s*;",
+)
+_LINE = r"(?m:^)[ \t]*"  # statements recognised only at the start of a line
+_RETURN = (
+    r"return(?:[ \t]*;|[ \t]+[^\n]*?[;)\]}][ \t]*(?m:$)"
+    r"|[ \t]+(?:None|True|False|null|undefined|self|this)\b|[ \t]+[\w.]*\.\w"
+    r"|[ \t]+\w+[ \t]*(?:[-+*/%<>]|==|!=)[ \t]*[\w(])"
+    r"|(?<=[ \t])return(?![\w$])"  # an indented return
+)
+_COLON_LINE = (
+    r"(?:if|elif|while)[ \t]+(?=[^\n]*:[ \t]*(?m:$))[^\n]*?"
+    r"(?:==|!=|<=|>=|[<>]|[\w\])]\(|\w\.\w|\w\[|(?<![\w$])is[ \t]+(?:not[ \t]+)?None\b)"
+    r"|for[ \t]+[A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)*[ \t]+in[ \t]+[^\n]*:[ \t]*(?m:$)"
+    r"|(?:else|try|finally)[ \t]*:[ \t]*(?m:$)"
+    r"|except(?:[ \t]+\(?[A-Z][\w.]*[^\n:]*)?:[ \t]*(?m:$)"
+)
+_IMPORT = (
+    r"import[ \t]+[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?"
+    r"(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?)*[ \t]*;?[ \t]*(?m:$)"
+    r"|import[ \t]+(?:[\w$*{}, \t]+[ \t]from[ \t]+)?[\"'][^\"'\n]+[\"']"
+)
+_CODE_RULES = (
+    (r"\(", rf"{_kw('def')}[ \t]+[A-Za-z_]\w*[ \t]*\("),
+    (r"\( :", rf"{_kw('class')}[ \t]+[A-Za-z_]\w*[ \t]*(?:\([^()\n]*\))?[ \t]*:"),
+    (r"\{", rf"{_kw('class')}[ \t]+{_ID}(?:[ \t]+extends[ \t]+[\w$.]+)?[ \t]*\{{"),
+    (r"\(", rf"{_kw('function')}[ \t]*\*?[ \t]*(?:{_ID}[ \t]*\(|\([^()\n]*\)[ \t]*\{{)"),
+    ("import", rf"{_LINE}(?:{_IMPORT})"),
+    ("return", rf"{_LINE}(?:{_RETURN})"),
+    (":", rf"{_LINE}(?:{_COLON_LINE})"),
+    ("import", rf"{_kw('from')}[ \t]+(?:\.+[\w.]*|[A-Za-z_][\w.]*)[ \t]+import[ \t]+"
+     r"(?:\*|\(|[A-Za-z_]\w*)"),
+    ("require", rf"{_kw('require')}[ \t]*\([ \t]*[\"'][^\"'\n]+[\"'][ \t]*\)"),
+    (r"\)[\x20\t]*;", rf"(?<![\w$.]){_ID}(?:\.{_ID})*{_ARGS}[ \t]*;"),
+    ("=", rf"{_LHS}(?:[-+*/%|&^]|//|\*\*|<<|>>)?=(?!=)[ \t]*[^;\n= \t][^;\n]*;"),
+    ("=", rf"(?<![\w$.])(?:var|let|const)[ \t]+{_ID}[ \t]*=(?!=)"),
+    ("=", rf"{_LHS}(?:[-+*/%|&^]|//|\*\*)?=(?!=)[ \t]*(?:{_ID}(?:\.{_ID})*\(|\[|\{{|[\"']"
+     r"|(?:self|this)\.|(?:None|True|False|null|undefined)(?![\w$])|new[ \t]+[A-Z])"),
+    ("=>", r"\([^()\n]*\)[ \t]*=>"),
+    ("=>", rf"(?<![\w$]){_ID}[ \t]*=>[ \t]*(?:[{{(\[]|[\w$.]*[.(\[]|[\w$]+[ \t]*"
+     r"(?:[-+*/%<>?]|[=!]==?|&&|\|\|))"),
+    ("lambda", rf"{_kw('lambda')}(?:[ \t]+\*{{0,2}}(?P<arg>[A-Za-z_]\w*)"
+     r"(?:[ \t]*,[ \t]*\*{0,2}[A-Za-z_]\w*)*)?[ \t]*:[ \t]*"
+     r"(?:[^\n]*?(?<![\w.])(?P=arg)(?!\w)|(?:None|True|False)\b|-?\d|[\w.]+\(|[\"'\[{(])"),
+    (r"\{", r"(?<![\w$])(?:if|while|for|switch|catch)[ \t]*\([^\n]*\)[ \t]*\{"),
+    (r"\{", r"\}[ \t]*else[ \t]*\{"),
+    (";", r"\{[^{}]*;[^{}]*\}"),
+    ("SELECT INSERT UPDATE DELETE DROP TRUNCATE CREATE ALTER",
+     rf"(?<![\w$])(?:{'|'.join(_SQL_UPPER)})"),
+    ("select insert update delete drop", rf"(?<![\w$])(?:{'|'.join(_SQL_LOWER)})"),
+)
+_CODE = _detector(
+    "code",
+    "source code: Python, JavaScript and SQL statements and definitions",
+    r"\( ; \{ = : \s",
+    # a code match runs on to the end of its line: the rest of a code line is code too
+    *((need, rf"(?:{source})[^\n]*") for need, source in _CODE_RULES),
+)
+
+# ---- registry ---------------------------------------------------------------------------
+DETECTORS: Mapping[str, Detector] = MappingProxyType({
+    d.name: d for d in (_PATH, _EMAIL, _SECRET, _URL, _URL_CREDENTIALS, _IP, _CODE, _TIMESTAMP)
+})
+REDACT_DEFAULT: tuple[str, ...] = ("path", "email", "secret", "url", "ip", "code")
+LEAK_DEFAULT: tuple[str, ...] = (
+    "path", "email", "secret", "url_credentials", "ip", "code", "timestamp",
+)
+_RANK = {name: rank for rank, name in enumerate(DETECTORS)}
+
+
+# ---- scanning ---------------------------------------------------------------------------
+_Candidate = tuple[int, int, int, str, int]  # start, -length, rank, name, end
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """The detectors of one name set, compiled, behind one gate regex."""
+
+    names: tuple[str, ...]
+    detectors: tuple[Detector, ...]
+    gate: re.Pattern[str]
+
+    def first(self, text: str) -> Finding | None:
+        """The finding ``find(text)`` would list first, or None (fast when None)."""
+        if self.gate.search(text) is None:
+            return None
+        best: _Candidate | None = None
+        for det in self.detectors:
+            if det.trigger.search(text) is None:
+                continue
+            for need, pattern in zip(det.needs, det.patterns, strict=True):
+                if need.search(text) is not None and (m := pattern.search(text)) is not None:
+                    cand = (m.start(), m.start() - m.end(), _RANK[det.name], det.name, m.end())
+                    if best is None or cand < best:
+                        best = cand
+        return None if best is None else Finding(best[3], best[0], best[4])
+
+    def find(self, text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[Finding]:
+        """Sorted, non-overlapping findings; matches of ``extra`` report as ``pattern``."""
+        cands: list[_Candidate] = []
+        if self.gate.search(text) is not None:
+            for det in self.detectors:
+                if det.trigger.search(text) is not None:
+                    rank = _RANK[det.name]
+                    for need, pattern in zip(det.needs, det.patterns, strict=True):
+                        if need.search(text) is not None:
+                            _collect(cands, text, pattern, rank, det.name)
+        for pattern in extra:
+            _collect(cands, text, pattern, len(_RANK), "pattern")
+        cands.sort()
+        found: list[Finding] = []
+        for start, _, _, name, end in cands:
+            if not found or start >= found[-1].end:
+                found.append(Finding(name, start, end))
+        return found
+
+    def redact(self, text: str, patterns: Sequence[re.Pattern[str]] = ()) -> tuple[str, list[str]]:
+        """Replace each finding with ``<name>``; return the new text and the replaced parts.
+
+        A replacement can join text into a new match (``a@b.io/etc`` becomes
+        ``<email>/etc``), so the detectors run again on the result until it is clean.
+        """
+        parts: list[str] = []
+        findings = self.find(text, patterns)
+        for _ in range(8):
+            if not findings:
+                break
+            text = _replace(text, findings, parts)
+            findings = self.find(text)
+        return text, parts
+
+
+def _collect(out: list[_Candidate], text: str, pattern: re.Pattern[str], rank: int, name: str) -> None:
+    for m in pattern.finditer(text):
+        if m.end() > m.start():
+            out.append((m.start(), m.start() - m.end(), rank, name, m.end()))
+
+
+def _replace(text: str, findings: list[Finding], parts: list[str]) -> str:
+    pieces, last = [], 0
+    for f in findings:
+        pieces += [text[last : f.start], f"<{f.detector}>"]
+        parts.append(text[f.start : f.end])
+        last = f.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _gate(triggers: Iterable[str]) -> re.Pattern[str]:
+    """One regex for many lead-first triggers: ``[leads](?:rest|rest|...|(?<=[bare leads]))``.
+
+    It starts with a character class, so ``re`` skips every character that leads no
+    trigger; at a lead it tries the rests, each of which fails on its first character.
+    It may match a little more than the triggers do (a lead followed by another lead's
+    rest), never less, so it stays a necessary condition.
+    """
+    leads: dict[str, None] = {}
+    bare: dict[str, None] = {}
+    rests: dict[str, None] = {}
+    for trigger in triggers:
+        cut = 2 if trigger.startswith("\\") else 1
+        lead, rest = trigger[:cut], trigger[cut:]
+        leads[lead] = None
+        if rest:
+            rests[rest] = None
+        else:
+            bare[lead] = None
+    if not leads:
+        return re.compile("(?!)")
+    branches = [*rests, f"(?<=[{''.join(bare)}])"] if bare else list(rests)
+    return re.compile(f"[{''.join(leads)}](?:{'|'.join(branches)})")
+
+
+@lru_cache(maxsize=64)
+def _build(names: tuple[str, ...]) -> Scanner:
+    for name in names:
+        if name not in DETECTORS:
+            raise ValueError(f"unknown detector {name!r}{did_you_mean(name, DETECTORS)}")
+    chosen = tuple(d for d in DETECTORS.values() if d.name in names)
+    gate = _gate(t for d in chosen for t in d.triggers)
+    return Scanner(tuple(d.name for d in chosen), chosen, gate)
+
+
+def scanner(names: Iterable[str] = LEAK_DEFAULT) -> Scanner:
+    """The compiled, cached scanner for a set of detector names (order does not matter)."""
+    if names is LEAK_DEFAULT:  # the leak check's hot path skips hashing the tuple
+        return _LEAK_SCANNER
+    return _build(names if isinstance(names, tuple) else tuple(sorted(set(names))))
+
+
+_LEAK_SCANNER = _build(LEAK_DEFAULT)
+
+
+def find(text: str, names: Iterable[str] = LEAK_DEFAULT) -> list[Finding]:
+    """Every finding in ``text``: sorted, non-overlapping (earliest, then longest, wins)."""
+    return scanner(names).find(text)
+
+
+def first(text: str, names: Iterable[str] = LEAK_DEFAULT) -> Finding | None:
+    """The first finding in ``text`` (the same as ``find(text)[0]``), or None. Fast when None."""
+    return scanner(names).first(text)
+
+
+def redact(
+    text: str, names: Iterable[str] = REDACT_DEFAULT, patterns: Sequence[re.Pattern[str]] = ()
+) -> tuple[str, list[str]]:
+    """``text`` with each finding replaced by ``<name>`` (``<pattern>`` for ``patterns``),
+    and the list of replaced substrings in order."""
+    return scanner(names).redact(text, patterns)
+
+
+def mask_preview(value: str, keep: int = 4) -> str:
+    """A preview safe for error messages, e.g. ``AKIA…(20 chars)``.
+
+    Shows at most ``keep`` leading characters and never more than a third of the value;
+    values shorter than 8 characters are fully masked. Never contains the whole value.
+    """
+    shown = min(max(keep, 0), len(value) // 3) if len(value) >= 8 else 0
+    head = "".join(c if c.isprintable() else "?" for c in value[:shown])
+    for preview in (f"{head}…({len(value)} chars)", f"…({len(value)} chars)", "…"):
+        if value not in preview:
+            return preview
+    return ""

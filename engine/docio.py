@@ -1,0 +1,165 @@
+"""Reading input documents and writing results: strict on the way in, atomic on the way out.
+
+Input is JSON or YAML (by extension; from stdin JSON is tried first), optionally gzipped.
+JSON that is not strictly JSON is refused with line and column: NaN and Infinity,
+duplicate keys (which would silently lose one value), nesting too deep to process.
+Output is written to a temporary file beside the target and renamed into place, so a
+reader never sees half a file and a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import gzip
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import yamlsafe
+from .errors import InputError, Location, OutputError
+
+MAX_INPUT_BYTES = 2 * 1024**3
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
+    return out
+
+
+def parse_json(text: str | bytes, shown: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no duplicate keys; errors carry line:column."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_pairs)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", location=Location(shown, exc.lineno,
+                         exc.colno), hint="fix the file, or check that it is the right one"
+                         ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte at offset {exc.start})",
+                         location=Location(shown), hint="save it as UTF-8 JSON") from None
+    except RecursionError:
+        raise InputError("nested too deeply to process", location=Location(shown),
+                         hint="documents nested deeper than about 900 levels are refused"
+                         ) from None
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc}", location=Location(shown),
+                         hint="JSON has no NaN or Infinity, and each key once per object"
+                         ) from None
+
+
+def read_bytes(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    path = Path(source)
+    where = Location(source)
+    try:
+        if path.is_dir():
+            raise InputError("is a folder, not a document", location=where,
+                             hint="name a .json or .yaml file (for a project, use export)")
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            raise InputError("is larger than 2 GiB", location=where,
+                             hint="use apply --jsonl to stream JSON lines")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", location=where, hint="check the path") from None
+    except PermissionError:
+        raise InputError("cannot be read (permission denied)", location=where,
+                         hint=f"check its permissions: ls -l {source}") from None
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", location=where) from None
+    if source.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"not a valid gzip file: {exc}", location=where) from None
+    return data
+
+
+def read_document(source: str) -> Any:
+    """The document in ``source`` (a path or ``-`` for stdin)."""
+    data = read_bytes(source)
+    shown = "<stdin>" if source == "-" else source
+    name = source[:-3] if source.endswith(".gz") else source
+    if not data.strip():
+        raise InputError("is empty", location=Location(shown),
+                         hint="give a JSON or YAML document")
+    is_yaml = name.endswith((".yaml", ".yml")) or (source == "-" and data.lstrip()[:1] not in
+                                                   (b"{", b"["))
+    if not is_yaml:
+        return parse_json(data, shown)
+    try:
+        doc, _ = yamlsafe.load(data, shown)
+    except yamlsafe.YamlProblem as exc:
+        raise InputError(str(exc), hint=exc.hint,
+                         location=Location(shown, exc.line, exc.column)) from None
+    return doc
+
+
+def encode_json(document: Any, pretty: bool = True) -> bytes:
+    if pretty:
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    else:
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> None:
+    """Write ``data`` to ``path`` all or nothing (gzip when the name ends in .gz)."""
+    if compress is None:
+        compress = path.name.endswith(".gz")
+    if compress:
+        data = gzip.compress(data, mtime=0)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder", hint="name a file to write")
+    tmp_name = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644 & ~_umask())
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{path}: the disk is full; nothing was written",
+                           hint="free some space, or write elsewhere with -o")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"{path}: cannot write there (permission denied); nothing was "
+                           "written", hint="choose a folder you can write to with -o")
+    if exc.errno == errno.ENOENT:
+        return OutputError(f"{path}: the folder does not exist; nothing was written",
+                           hint=f"create it first: mkdir -p {path.parent}")
+    return OutputError(f"{path}: cannot write: {exc.strerror}; nothing was written")

@@ -1,0 +1,82 @@
+"""Paths into a document: tuples of keys (str) and list indexes (int).
+
+``format_path(("memory", 3, "task_id"))`` is ``memory[3].task_id``; ``fold`` turns every
+index into ``[*]`` so that a report lists shapes, never one line per record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+WILD = "[*]"
+
+
+def format_path(path: Path) -> str:
+    """JMESPath-style text of a path; odd keys are quoted, the root is ``@``."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif part == WILD:
+            out.append(WILD)
+        else:
+            text = part if _IDENT.match(part) else '"' + part.replace('"', '\\"') + '"'
+            out.append(("." if out else "") + text)
+    return "".join(out) or "@"
+
+
+def fold(path: Path) -> Path:
+    """The path with every list index replaced by ``[*]``."""
+    return tuple(WILD if isinstance(p, int) else p for p in path)
+
+
+def folded(path: Path) -> str:
+    return format_path(fold(path))
+
+
+def get(doc: Any, path: Path) -> Any:
+    """The value at ``path``; ``KeyError`` when it does not exist."""
+    node = doc
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(node, list) or not -len(node) <= part < len(node):
+                raise KeyError(path)
+        elif not isinstance(node, dict) or part not in node:
+            raise KeyError(path)
+        node = node[part]
+    return node
+
+
+def set_at(doc: dict[str, Any], path: Path, value: Any) -> None:
+    """Write ``value`` at ``path``, creating the objects on the way (never lists)."""
+    node: Any = doc
+    for part in path[:-1]:
+        nxt = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[path[-1]] = value
+
+
+def parse_dotted(text: str) -> Path:
+    """``usage_patterns.agents`` → ``("usage_patterns", "agents")`` (for ``into:``)."""
+    return tuple(text.split("."))
+
+
+def leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """Every leaf (scalar, or empty container) with its path, depth first."""
+    stack: list[tuple[Path, Any]] = [(path, value)]
+    while stack:
+        here, node = stack.pop()
+        if isinstance(node, dict) and node:
+            stack.extend((here + (k,), v) for k, v in reversed(list(node.items())))
+        elif isinstance(node, list) and node:
+            stack.extend((here + (i,), v) for i, v in reversed(list(enumerate(node))))
+        else:
+            yield here, node

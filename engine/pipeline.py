@@ -1,0 +1,42 @@
+"""The stages after loading, in one place: apply the policy → schema check → leak check.
+
+Nothing is written by this module; a caller writes only what ``run`` returned.
+
+``apply``, ``export`` and ``policy test`` all run a document through ``run``, so each
+gets the same checks in the same order, and nothing is written before all have passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import leakcheck, schemacheck
+from .apply import Report, apply_policy
+from .keys import HashKey
+from .policy import Policy
+
+
+@dataclass
+class RunResult:
+    document: Any
+    report: Report
+    tainted: set[str]
+    key: HashKey | None
+
+
+def run(policy: Policy, document: Any, *, key: HashKey | None,
+        stamp: Callable[[Report], dict[str, Any]] | None = None,
+        schema: bool = True, without: Sequence[str] = ()) -> RunResult:
+    """Apply ``policy`` to ``document`` and check the result; raises on any failure.
+    ``without`` names top-level sections left out of the result (before the checks)."""
+    result = apply_policy(policy, document, key=key.secret if key else None, stamp=stamp)
+    for section in without:
+        if isinstance(result.document, dict):
+            result.document.pop(section, None)
+    if schema and policy.schema:
+        schemacheck.check(result.document, policy.schema)
+    leakcheck.enforce(result.document, tainted=result.tainted,
+                      key=key.secret if key else None, allow=policy.allow, stamp=policy.stamp)
+    return RunResult(result.document, result.report, result.tainted, key)

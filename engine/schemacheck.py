@@ -1,0 +1,156 @@
+"""Cerberus schemas: loading the shipped ones, and turning failures into plain problems.
+
+Schemas live in ``schemas/<name>.yaml`` (shipped as the package ``learnexport.schemas``).
+Cerberus reports failures as a tree of error objects; ``problems()`` flattens it into one
+line per failure with the document path, what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import cerberus
+import yaml
+from cerberus import errors as cerr
+
+from .actions.base import type_name
+from .errors import SchemaCheckError, did_you_mean
+from .paths import Path, format_path
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        text = f"{format_path(self.path)}: {self.message}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+def schema_names() -> list[str]:
+    files = resources.files("learnexport.schemas").iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".yaml"))
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema ``schemas/<name>.yaml`` as a dict (cached)."""
+    if name not in schema_names():
+        raise KeyError(name)
+    text = resources.files("learnexport.schemas").joinpath(f"{name}.yaml").read_text("utf-8")
+    schema = yaml.safe_load(text)
+    schema.pop("_defs", None)  # YAML anchors for reuse inside the file, not a field
+    base = schema.pop("_extends", None)
+    return _merge(copy.deepcopy(load_schema(base)), schema) if base else schema
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` merged into ``base``: objects recursively, anything else replaced."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and "type" not in value:
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def validator(schema: dict[str, Any], allow_unknown: bool = False) -> cerberus.Validator:
+    return cerberus.Validator(schema, allow_unknown=allow_unknown)
+
+
+def check(document: Any, schema_name: str) -> None:
+    """Raise ``SchemaCheckError`` listing every failure of ``document``."""
+    try:
+        schema = load_schema(schema_name)
+    except KeyError:
+        raise SchemaCheckError(
+            f"unknown schema '{schema_name}'{did_you_mean(schema_name, schema_names())}",
+            hint=f"known schemas: {', '.join(schema_names())}",
+        ) from None
+    if not isinstance(document, dict):
+        raise SchemaCheckError(f"the result is {type_name(document)}, not an object",
+                               problems=[f"@: schema {schema_name} describes an object"])
+    checker = validator(schema)
+    if checker.validate(document):
+        return
+    found = [p.render() for p in problems(checker)]
+    raise SchemaCheckError(
+        f"the result does not pass schema {schema_name} ({len(found)} problem"
+        f"{'s' if len(found) != 1 else ''})",
+        problems=found[:50] + ([f"... and {len(found) - 50} more"] if len(found) > 50 else []),
+        hint="fix the policy so that its result has this shape, or name another schema",
+    )
+
+
+def problems(checker: cerberus.Validator) -> list[Problem]:
+    """Every leaf failure of the last validation, in document order."""
+    out = [_describe(e, checker.schema) for e in _leaves(checker._errors)]
+    return sorted(out, key=lambda p: [str(part) for part in p.path])
+
+
+def _leaves(errors: list[Any]) -> Iterator[Any]:
+    for error in errors:
+        if error.is_group_error:
+            yield from _leaves(error.child_errors)
+        else:
+            yield error
+
+
+def _sub_schema(schema: Any, schema_path: tuple[Any, ...]) -> Any:
+    node = schema
+    for part in schema_path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _describe(error: Any, schema: Any) -> Problem:
+    path = tuple(error.document_path)
+    value, constraint, code = error.value, error.constraint, error.code
+    field = str(path[-1]) if path else "document"
+    if code == cerr.UNKNOWN_FIELD.code:
+        known = _sub_schema(schema, tuple(error.schema_path))
+        choices = sorted(known) if isinstance(known, dict) else []
+        return Problem(path, f"unknown key '{field}'{did_you_mean(field, choices)}",
+                       f"remove it; allowed here: {', '.join(choices)}" if choices else "remove it")
+    if code == cerr.REQUIRED_FIELD.code:
+        return Problem(path, f"missing required key '{field}'", "add it")
+    if code == cerr.BAD_TYPE.code:
+        wanted = " or ".join(constraint) if isinstance(constraint, list) else constraint
+        return Problem(path, f"must be {_article(wanted)}, not {type_name(value)}")
+    if code == cerr.UNALLOWED_VALUE.code:
+        shown = ", ".join(map(str, constraint))
+        return Problem(path, f"{value!r} is not allowed{did_you_mean(str(value), map(str, constraint))}",
+                       f"use one of: {shown}")
+    if code == cerr.REGEX_MISMATCH.code:
+        meta = _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
+        return Problem(path, f"{value!r} {meta.get('message', f'does not match {constraint}')}",
+                       meta.get("hint"))
+    if code in (cerr.MIN_VALUE.code, cerr.MAX_VALUE.code):
+        word = "at least" if code == cerr.MIN_VALUE.code else "at most"
+        return Problem(path, f"must be {word} {constraint}, not {value!r}")
+    if code in (cerr.MIN_LENGTH.code, cerr.MAX_LENGTH.code):
+        word = "at least" if code == cerr.MIN_LENGTH.code else "at most"
+        return Problem(path, f"must have {word} {constraint} items or characters, "
+                       f"not {len(value)}")
+    if code == cerr.NOT_NULLABLE.code:
+        return Problem(path, "must not be null", "give a value or remove the key")
+    if code == cerr.EMPTY_NOT_ALLOWED.code:
+        return Problem(path, "must not be empty")
+    message = cerberus.errors.BasicErrorHandler.messages.get(code, "is not valid")
+    return Problem(path, message.format(constraint=constraint, value=value, field=field))
+
+
+def _article(word: str) -> str:
+    names = {"integer": "an integer", "number": "a number", "string": "text", "list": "a list",
+             "dict": "an object", "boolean": "a boolean (true/false)", "float": "a number"}
+    return names.get(word, word)
