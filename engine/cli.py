@@ -1,0 +1,112 @@
+"""The ``learnexport`` command. ``apply`` and ``key`` live here; the project commands
+(sample, collect, export, validate, migrate) in ``cli_project``. Each command parses its
+arguments, calls the library and lets ``reports_errors`` map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import cli_project, docio, keys
+from .apply import Report
+from .cli_base import app, key_app, reports_errors
+from .pipeline import RunResult, run
+from .policy import Policy, load_policy
+
+
+@app.command("apply")
+@reports_errors
+def apply_command(
+    input: Annotated[str, typer.Argument(metavar="INPUT",
+                                         help="JSON or YAML document (.gz ok), or - for stdin.")],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy file.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write here (gzip if it ends in .gz); default stdout.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Write the run's report (JSON, paths only) here.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show per rule what would happen (counts, paths); write nothing.")
+    ] = False,
+    hash_key_file: Annotated[Path | None, typer.Option(
+        "--hash-key-file", help="Read the hash key from this file (mode 0600).")] = None,
+    compact: Annotated[bool, typer.Option("--compact", help="Write JSON on one line.")] = False,
+) -> None:
+    """Apply a policy to a document: transform, check against the schema, write."""
+    loaded = load_policy(policy)
+    document = docio.read_document(input)
+    key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file)
+    result = run(loaded, document, key=key)
+    if dry_run:
+        typer.echo(render_dry_run(loaded, result))
+        return
+    data = docio.encode_json(result.document, pretty=not compact)
+    if report is not None:
+        docio.write_atomic(report, docio.encode_json(report_dict(result), pretty=True))
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        docio.write_atomic(output, data)
+
+
+def report_dict(result: RunResult) -> dict[str, Any]:
+    out = result.report.to_dict()
+    out["hash_key_id"] = result.key.id if result.key else None
+    return out
+
+
+def render_dry_run(policy: Policy, result: RunResult) -> str:
+    """Per rule what it would do: counts and folded paths, never values."""
+    lines = [f"dry run of policy {policy.id} {policy.version} ({policy.source}); "
+             "nothing written"]
+    for rule in result.report.rules:
+        what = f"{rule.matched} matched"
+        if rule.changed:
+            what += f", {rule.changed} changed"
+        if rule.dropped:
+            what += f", {rule.dropped} dropped"
+        lines.append(f"  {rule.id}: {rule.action} {rule.select!r}: {what}")
+        for path, count in sorted(rule.paths.items()):
+            lines.append(f"      {path}  ({count})")
+    lines.append(uncovered_summary(result.report))
+    return "\n".join(lines)
+
+
+def uncovered_summary(report: Report) -> str:
+    if not report.uncovered:
+        return "  uncovered: none"
+    verb = {"drop": "dropped", "keep": "kept", "error": "refused"}[report.unmatched]
+    head = f"  uncovered ({verb}, unmatched: {report.unmatched}):"
+    rows = [f"      {p}  ({n})" for p, n in sorted(report.uncovered.items())]
+    return "\n".join([head, *rows])
+
+
+@key_app.command("new")
+@reports_errors
+def key_new(
+    path: Annotated[Path, typer.Argument(help="Where to create the key file.")],
+) -> None:
+    """Create a random hash key file (mode 0600); it is never overwritten."""
+    created = keys.create_key_file(path)
+    typer.echo(f"created {path} (key id {created.id}); keep it out of version control")
+
+
+@key_app.command("id")
+@reports_errors
+def key_id_command(
+    path: Annotated[Path, typer.Argument(help="A key file.")],
+) -> None:
+    """Show a key file's public id (the fingerprint exports carry)."""
+    typer.echo(keys.read_key_file(path).id)
+
+
+def main() -> None:
+    assert cli_project  # its commands register themselves on the app
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("learnexport: interrupted; nothing was written\n")
+        sys.exit(130)

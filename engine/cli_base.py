@@ -1,0 +1,75 @@
+"""The ``learnexport`` Typer app and what every command shares: the error wrapper.
+
+Exit codes: 0 ok, 1 bad input or policy (or an action that cannot apply), 2 usage,
+3 schema check failed, 4 leak check failed, 130 interrupted. Errors are one paragraph on
+stderr, never a traceback (set LEARNEXPORT_DEBUG=1 to see one for an internal error).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from . import __version__
+from .errors import LearnexportError
+
+app = typer.Typer(
+    name="learnexport",
+    help="Export TappsCodingAgents learning data, anonymized by declarative YAML policies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+key_app = typer.Typer(help="Create and inspect hash keys.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Turn learnexport errors into a message and an exit code; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LearnexportError as exc:
+            _fail(exc.render(), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written", 130)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # a bug: say so plainly, keep the details on request
+            if os.environ.get("LEARNEXPORT_DEBUG"):
+                raise
+            _fail(f"internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                  "learnexport; rerun with LEARNEXPORT_DEBUG=1 to see where.", 70)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"learnexport: {message}\n")
+    raise typer.Exit(code)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"learnexport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback,
+                                          is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Export TappsCodingAgents learning data, anonymized by declarative YAML policies."""
+
+

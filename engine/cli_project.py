@@ -1,0 +1,190 @@
+"""Project commands: ``sample``, ``collect``, ``export``, ``validate``, ``migrate``."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import docio, export, sample, versions
+from .cli_base import app, reports_errors
+from .collect import collect
+from .errors import UsageError
+from .provenance import Filters
+
+
+class Size(str, Enum):
+    small = "small"
+    typical = "typical"
+    large = "large"
+
+
+class Format(str, Enum):
+    json = "json"
+    yaml = "yaml"
+
+
+class Section(str, Enum):
+    capability_metrics = "capability_metrics"
+    pattern_statistics = "pattern_statistics"
+    learning_effectiveness = "learning_effectiveness"
+    usage_patterns = "usage_patterns"
+    task_outcomes = "task_outcomes"
+
+
+@app.command("sample")
+@reports_errors
+def sample_command(
+    folder: Annotated[Path, typer.Argument(help="Project folder to write .tapps-agents/ into.")],
+    size: Annotated[Size, typer.Option(help="small (tests), typical, or large (the "
+                                            "design's limits).")] = Size.small,
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 0,
+    corrupt: Annotated[bool, typer.Option(help="Also plant a truncated and a broken "
+                                               "JSON line.")] = False,
+) -> None:
+    """Write a realistic sample project (real formats, planted sensitive values)."""
+    if (folder / ".tapps-agents").exists():
+        raise UsageError(f"{folder}/.tapps-agents already exists; not overwritten",
+                         hint="choose an empty folder")
+    with progress_for("writing sample") as tick:
+        tick("sample", 0)
+        info = sample.generate(folder, size.value, seed, corrupt=corrupt)
+    counts = ", ".join(f"{k} {v}" for k, v in info.counts.items())
+    typer.echo(f"wrote a {size.value} sample (seed {seed}) to {folder}: {counts}")
+
+
+@app.command("collect")
+@reports_errors
+def collect_command(
+    project: Annotated[Path, typer.Argument(help="Project folder (holding .tapps-agents/).")
+                       ] = Path("."),
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write here; default stdout.")] = None,
+) -> None:
+    """Read the project's learning data into one JSON document, raw (local use only)."""
+    with progress_for("collecting") as tick:
+        document = collect(project, progress=tick)
+    for warning in document["collection"]["warnings"]:
+        sys.stderr.write(f"learnexport: warning: {warning}\n")
+    data = docio.encode_json(document, pretty=True)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        docio.write_atomic(output, data)
+
+
+def _date(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date",
+                         hint="write it as YYYY-MM-DD, e.g. 2026-01-31") from None
+
+
+@app.command("export")
+@reports_errors
+def export_command(
+    project: Annotated[Path, typer.Argument(help="Project folder (holding .tapps-agents/).")
+                       ] = Path("."),
+    policy: Annotated[Path | None, typer.Option(
+        "--policy", "-p", help="Policy file; default: the shipped default policy.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Default: .tapps-agents/exports/learning-export-YYYYMMDD.json"
+    )] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="json or yaml.")] = Format.json,
+    compress: Annotated[bool, typer.Option("--compress", help="gzip the file (.gz).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Consent without asking.")] = False,
+    capability: Annotated[list[str] | None, typer.Option(
+        "--capability", help="Only this capability (repeatable).")] = None,
+    agent: Annotated[list[str] | None, typer.Option(
+        "--agent", help="Only records of this agent (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only records from this day on.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only records up to this day.")] = None,
+    exclude: Annotated[list[Section] | None, typer.Option(
+        "--exclude", help="Leave this section out (repeatable).")] = None,
+    hash_key_file: Annotated[Path | None, typer.Option(
+        "--hash-key-file", help="Hash key file; default: the project's own key.")] = None,
+) -> None:
+    """Export the project's learning data: anonymized, schema-checked, with consent."""
+    filters = Filters(capabilities=tuple(capability or ()), agents=tuple(agent or ()),
+                      since=_date(since, "--since"), until=_date(until, "--until"),
+                      exclude=tuple(s.value for s in exclude or ()))
+    if filters.since and filters.until and filters.since > filters.until:
+        raise UsageError(f"--since {filters.since} is after --until {filters.until}",
+                         hint="swap them")
+    if not yes and not sys.stdin.isatty():
+        raise UsageError("refusing to export without consent: nothing was written",
+                         hint="run it on a terminal to review what will be shared and "
+                         "confirm, or pass --yes to consent")
+    with progress_for("exporting") as tick:
+        prepared = export.prepare(project, policy=policy, output=output, fmt=fmt.value,
+                                  compress=compress, filters=filters,
+                                  hash_key_file=hash_key_file, progress=tick)
+    for warning in prepared.result.document.get("export_metadata", {}).get("warnings", []):
+        sys.stderr.write(f"learnexport: warning: {warning}\n")
+    if not yes:
+        typer.echo("This export will be written:")
+        for line in prepared.summary():
+            typer.echo(f"  {line}")
+        if not typer.confirm("Write it?", default=False):
+            typer.echo("declined; nothing was written")
+            raise typer.Exit(1)
+    written = export.write(prepared)
+    typer.echo(f"wrote {written} ({written.stat().st_size} bytes)")
+
+
+@app.command("validate")
+@reports_errors
+def validate_command(
+    file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
+) -> None:
+    """Check an export against the schema version it declares (exit 3 if it fails)."""
+    document = docio.read_document(file)
+    version = versions.validate(document, file)
+    typer.echo(f"{file}: valid learning export, schema {version}")
+
+
+@app.command("migrate")
+@reports_errors
+def migrate_command(
+    file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
+    to: Annotated[str, typer.Option("--to", help=f"Target schema version "
+                                                 f"({', '.join(versions.VERSIONS)}).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write here; default stdout.")] = None,
+) -> None:
+    """Migrate an export to a newer schema version (checked before and after)."""
+    document = docio.read_document(file)
+    migrated = versions.migrate(document, to, file)
+    data = docio.encode_json(migrated, pretty=True)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        docio.write_atomic(output, data)
+
+
+@contextlib.contextmanager
+def progress_for(label: str) -> Iterator[Callable[[str, int], None]]:
+    """A rich progress line on a terminal (stderr); silent otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda source, count: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label)
+
+        def tick(source: str, count: int) -> None:
+            bar.update(task, description=f"{label}: {source} {count:,} records")
+
+        yield tick

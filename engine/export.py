@@ -1,0 +1,143 @@
+"""``export``: a project's learning data → one anonymized, checked export file.
+
+collect → narrow by the user's filters → apply the policy (default: the shipped
+``policies/default.yaml``) with its metadata stamp → leave out excluded sections →
+schema check → leak check → (consent, asked by the caller) → write atomically.
+``prepare`` does everything but the write, so a caller can show what will be shared
+before anything exists on disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import docio
+from .collect import collect
+from .keys import resolve
+from .pipeline import RunResult, run
+from .policy import Policy, load_policy
+from .provenance import Filters, Stamp
+
+SECTIONS = ("capability_metrics", "pattern_statistics", "learning_effectiveness",
+            "usage_patterns", "task_outcomes")
+EXPORTS = Path(".tapps-agents") / "exports"
+
+
+def default_policy_path() -> Path:
+    return Path(str(resources.files("learnexport.policies").joinpath("default.yaml")))
+
+
+@dataclass
+class Prepared:
+    project: Path
+    policy: Policy
+    result: RunResult
+    output: Path
+    data: bytes
+    sources: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> list[str]:
+        """What will be shared: sections with their row counts, sources, policy, key id."""
+        doc = self.result.document
+        lines = [f"policy {self.policy.id} {self.policy.version} ({self.policy.source})",
+                 f"hash key id {self.result.key.id if self.result.key else 'none'}"]
+        for name in SECTIONS:
+            if name in doc:
+                lines.append(f"section {name}: {_rows(doc[name])} rows")
+        for name, entry in self.sources.items():
+            lines.append(f"read {name}: {entry.get('records', 0)} records ({entry.get('status')})")
+        lines.append(f"to {self.output} ({len(self.data)} bytes)")
+        return lines
+
+
+def _rows(section: Any) -> int:
+    if isinstance(section, list):
+        return len(section)
+    if isinstance(section, dict):
+        return sum(len(v) if isinstance(v, list) else 1 for v in section.values())
+    return 0
+
+
+def prepare(project: Path | str = ".", *, policy: Path | None = None,
+            output: Path | None = None, fmt: str = "json", compress: bool = False,
+            filters: Filters = Filters(), hash_key_file: Path | None = None,
+            progress: Callable[[str, int], None] | None = None,
+            now: Callable[[], dt.datetime] | None = None) -> Prepared:
+    """Everything an export does except writing it."""
+    loaded = load_policy(policy or default_policy_path())
+    document = collect(project, progress=progress)
+    root = Path(document["project"]["root"])
+    narrow(document, filters)
+    key = resolve(loaded.hash.key, loaded.base_dir, hash_key_file, root)
+    stamp = Stamp(loaded, document, key, filters)
+    if now is not None:
+        stamp.now = now
+    result = run(loaded, document, key=key, stamp=stamp, without=filters.exclude)
+    target = output or default_output(root, fmt, compress, (now or stamp.now)())
+    if compress and not target.name.endswith(".gz"):
+        target = target.with_name(target.name + ".gz")
+    data = encode(result.document, fmt)
+    return Prepared(root, loaded, result, target, data,
+                    document["collection"]["sources"])
+
+
+def write(prepared: Prepared) -> Path:
+    prepared.output.parent.mkdir(parents=True, exist_ok=True)
+    docio.write_atomic(prepared.output, prepared.data)
+    return prepared.output
+
+
+def encode(document: Any, fmt: str) -> bytes:
+    if fmt == "yaml":
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode("utf-8")
+    return docio.encode_json(document, pretty=True)
+
+
+def default_output(root: Path, fmt: str, compress: bool, when: dt.datetime) -> Path:
+    name = f"learning-export-{when:%Y%m%d}.{'yaml' if fmt == 'yaml' else 'json'}"
+    return root / EXPORTS / (name + (".gz" if compress else ""))
+
+
+def narrow(document: dict[str, Any], filters: Filters) -> None:
+    """Keep only the records the filters name (in place, on the collected copy)."""
+    caps, agents = set(filters.capabilities), set(filters.agents)
+    metrics = document["capabilities"].get("metrics")
+    if isinstance(metrics, list):
+        document["capabilities"]["metrics"] = [
+            m for m in metrics if (not caps or m.get("capability_id") in caps)
+            and (not agents or m.get("agent_id") in agents)]
+    if not (agents or filters.since or filters.until):
+        return
+    for holder, name in _record_lists(document):
+        holder[name] = [r for r in holder[name] if _wanted(r, agents, filters)]
+
+
+def _record_lists(document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    out: list[tuple[dict[str, Any], str]] = [(document, "memory")]
+    out += [(document["analytics"], name) for name in ("agents", "workflows")]
+    out += [(document["learning"], name) for name in document["learning"]]
+    return [(holder, name) for holder, name in out if isinstance(holder.get(name), list)]
+
+
+def _wanted(record: Any, agents: set[str], filters: Filters) -> bool:
+    if not isinstance(record, dict):
+        return False
+    if agents and ("agent_id" in record or "agent_name" in record) and (
+            record.get("agent_id") not in agents and record.get("agent_name") not in agents):
+        return False
+    if filters.since or filters.until:
+        stamp = record.get("timestamp")
+        day = stamp[:10] if isinstance(stamp, str) else None
+        if day is None:
+            return False
+        if (filters.since and day < filters.since) or (filters.until and day > filters.until):
+            return False
+    return True
+

@@ -1,0 +1,131 @@
+"""The run's metadata (``export_metadata``): where an export came from and what was done.
+
+Built after the rules ran, from the policy, the collected document's ``project`` and
+``collection`` sections (read before the policy removed them), the report and the key id.
+The privacy notice states what this run actually did, in counts taken from the report;
+it is never fixed text. Nothing here copies a value from the data: source names,
+statuses and counts only (the collector's own problem texts stay in the local report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import __version__
+from .apply import Report
+from .keys import HashKey
+from .policy import Policy
+
+_TREATED = {
+    "hash": "hashed", "generalize": "generalized", "round": "rounded", "redact": "redacted",
+    "mask": "masked", "replace": "replaced",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed the export to (values that may name things are counted)."""
+
+    capabilities: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    exclude: tuple[str, ...] = ()
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {"since": self.since, "until": self.until,
+                "capabilities": len(self.capabilities), "agents": len(self.agents),
+                "excluded_sections": list(self.exclude)}
+
+
+@dataclass
+class Stamp:
+    policy: Policy
+    source: Any
+    key: HashKey | None
+    filters: Filters = field(default_factory=Filters)
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+
+    def __call__(self, report: Report) -> dict[str, Any]:
+        schema_version = (self.policy.schema or "").removeprefix("export-") or None
+        project = _section(self.source, "project")
+        sources = _sources(_section(self.source, "collection").get("sources"))
+        return {
+            "export_timestamp": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "export_version": schema_version,
+            "schema_version": schema_version,
+            "learnexport_version": __version__,
+            "framework_version": project.get("framework_version"),
+            "policy": {"id": self.policy.id, "version": self.policy.version,
+                       "sha256": self.policy.sha256},
+            "hash_key_id": self.key.id if self.key else None,
+            "sources": sources,
+            "filters": self.filters.to_metadata(),
+            "warnings": warnings(sources, report),
+            "privacy_notice": privacy_notice(self.policy, report),
+        }
+
+
+def _section(doc: Any, name: str) -> dict[str, Any]:
+    value = doc.get(name) if isinstance(doc, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _sources(raw: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in (raw or {}).items():
+        if isinstance(entry, dict):
+            problems = entry.get("problems")
+            out[str(name)] = {"status": entry.get("status", "missing"),
+                              "records": int(entry.get("records") or 0),
+                              "problems": len(problems) if isinstance(problems, list) else 0}
+    return out
+
+
+def warnings(sources: dict[str, dict[str, Any]], report: Report) -> list[str]:
+    out = []
+    for name, entry in sources.items():
+        if entry["status"] in ("missing", "unreadable"):
+            out.append(f"source {name} is {entry['status']}: its figures are absent")
+        elif entry["problems"]:
+            out.append(f"source {name}: {entry['problems']} unreadable record(s) skipped")
+    for rule in report.rules:
+        if rule.notes.get("suppressed_groups"):
+            out.append(f"rule {rule.id}: {rule.notes['suppressed_groups']} group(s) below "
+                       "the minimum size suppressed")
+    return out
+
+
+def privacy_notice(policy: Policy, report: Report, extra: Sequence[str] = ()) -> str:
+    """What this run did, in counts: never a fixed text."""
+    treated: dict[str, int] = {}
+    aggregated = records = dropped = 0
+    for rule in report.rules:
+        if rule.action in _TREATED and rule.changed:
+            word = _TREATED[rule.action]
+            treated[word] = treated.get(word, 0) + rule.changed
+        if rule.action == "aggregate":
+            aggregated += rule.notes.get("groups", 0)
+            records += rule.notes.get("records", 0)
+        dropped += rule.dropped if rule.action == "drop" else 0
+    uncovered = sum(report.uncovered.values())
+    parts = [f"Anonymized by policy {policy.id} {policy.version} (sha256 {policy.sha256[:12]})."]
+    if records:
+        parts.append(f"{records} records were folded into {aggregated} summary rows.")
+    if treated:
+        parts.append("Values " + ", ".join(f"{word}: {n}" for word, n in sorted(treated.items()))
+                     + ".")
+    if dropped:
+        parts.append(f"{dropped} locations were dropped by rule.")
+    if report.unmatched == "drop":
+        parts.append(f"{uncovered} fields no rule named were dropped (unmatched: drop).")
+    else:
+        verb = {"keep": "kept", "error": "refused"}[report.unmatched]
+        parts.append(f"{uncovered} fields no rule named were {verb} "
+                     f"(unmatched: {report.unmatched}).")
+    parts.append("Hashes are keyed (HMAC-SHA256); the key stays with the project.")
+    parts.extend(extra)
+    return " ".join(parts)

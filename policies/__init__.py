@@ -1,0 +1,1 @@
+"""The shipped policies (data files), importable so that importlib.resources finds them."""
