@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import cli_project, docio, keys
+from . import cli_fleet, cli_policy, cli_project, docio, keys
 from .apply import Report
 from .cli_base import app, key_app, reports_errors
 from .pipeline import RunResult, run
@@ -104,7 +104,7 @@ def key_id_command(
 
 
 def main() -> None:
-    assert cli_project  # its commands register themselves on the app
+    assert cli_project and cli_policy and cli_fleet  # their commands register on the app
     try:
         app()
     except KeyboardInterrupt:

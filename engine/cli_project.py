@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from . import docio, export, sample, versions
+from . import docio, exporter, sample, versions
 from .cli_base import app, reports_errors
 from .collect import collect
 from .errors import UsageError
@@ -125,7 +125,7 @@ def export_command(
                          hint="run it on a terminal to review what will be shared and "
                          "confirm, or pass --yes to consent")
     with progress_for("exporting") as tick:
-        prepared = export.prepare(project, policy=policy, output=output, fmt=fmt.value,
+        prepared = exporter.prepare(project, policy=policy, output=output, fmt=fmt.value,
                                   compress=compress, filters=filters,
                                   hash_key_file=hash_key_file, progress=tick)
     for warning in prepared.result.document.get("export_metadata", {}).get("warnings", []):
@@ -137,7 +137,7 @@ def export_command(
         if not typer.confirm("Write it?", default=False):
             typer.echo("declined; nothing was written")
             raise typer.Exit(1)
-    written = export.write(prepared)
+    written = exporter.write(prepared)
     typer.echo(f"wrote {written} ({written.stat().st_size} bytes)")
 
 

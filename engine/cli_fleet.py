@@ -1,0 +1,3 @@
+"""Maintainer and sharing commands: dashboard, submit, verify, aggregate."""
+
+from __future__ import annotations
