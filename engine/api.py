@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import exporter as _export
-from .collect import collect as _collect
-from .keys import HashKey, read_key_file
+from .collector import collect as _collect
+from .keys import HashKey, read_key_file, resolve
 from .pipeline import RunResult, run
 from .policy import Policy, load_policy
-from .provenance import Filters
+from .provenance import Filters, Stamp
 
 
 def collect(project: str | Path = ".") -> dict[str, Any]:
@@ -32,10 +32,11 @@ def collect(project: str | Path = ".") -> dict[str, Any]:
 def apply(policy: str | Path | Policy, document: Any, *,
           key: bytes | str | Path | None = None) -> RunResult:
     """Apply a policy (a path or a loaded ``Policy``) to a document, with the schema and
-    leak checks. ``key``: the secret itself (bytes), or the path of a key file; default:
+    leak checks (and, for a policy with ``stamp:``, its metadata). ``key``: the secret itself (bytes), or the path of a key file; default:
     the policy's ``hash.key``. Returns the result document, the report and the key used."""
     loaded = policy if isinstance(policy, Policy) else load_policy(policy)
-    return run(loaded, document, key=_key(loaded, key))
+    hash_key = _key(loaded, key)
+    return run(loaded, document, key=hash_key, stamp=Stamp(loaded, document, hash_key))
 
 
 def _key(policy: Policy, key: bytes | str | Path | None) -> HashKey | None:
@@ -43,10 +44,7 @@ def _key(policy: Policy, key: bytes | str | Path | None) -> HashKey | None:
         return HashKey(key, "api")
     if key is not None:
         return read_key_file(Path(key))
-    if policy.hash.key:
-        from .keys import from_spec
-        return from_spec(policy.hash.key, policy.base_dir)
-    return None
+    return resolve(policy.hash.key, policy.base_dir, where=policy.where.get("hash.key"))
 
 
 @dataclass(frozen=True)

@@ -9,22 +9,27 @@ A case is a mapping::
     given: {...}                     # the input document
     expect: {...}                    # the whole expected result, or
     error: "text the error contains" # the run must fail with this in its message
+    ignore: [export_metadata.export_timestamp]  # optional: locations left out of the
+                                     # comparison (selectors); each must match something
 
 Inline rules run with the fixed key ``docs-example-key`` unless the case gives ``key``.
+``learnexport policy test`` adds ``sample`` (see ``learnexport.policytools.cases``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from .apply import Report
+from .apply import Report, json_copy
 from .errors import LearnexportError
 from .keys import HashKey
 from .pipeline import run
 from .policy import Policy, parse_policy
+from .selectors import SelectorSyntaxError, compile_selector
 
 EXAMPLE_KEY = b"docs-example-key"
 
@@ -49,22 +54,52 @@ def inline_policy(case: dict[str, Any], shown: str = "<case>") -> Policy:
 
 
 def run_case(case: dict[str, Any], policy: Policy | None = None,
-             key: HashKey | None = None, shown: str = "<case>") -> CaseOutcome:
-    """Run one case; ``policy`` is the policy under test when the case has no rules."""
+             key: HashKey | None = None, shown: str = "<case>",
+             stamp: Callable[[Report], dict[str, Any]] | None = None) -> CaseOutcome:
+    """Run one case; ``policy`` is the policy under test when the case has no rules;
+    ``stamp`` builds the run's metadata (for policies with ``stamp:``)."""
     try:
         if "rule" in case or "rules" in case:
             policy = inline_policy(case, shown)
             key = key or HashKey(case.get("key", EXAMPLE_KEY.decode()).encode(), "case")
         if policy is None:
             raise ValueError("the case has no rule and no policy to test")
-        result = run(policy, case.get("given"), key=key)
+        result = run(policy, case.get("given"), key=key, stamp=stamp)
     except LearnexportError as exc:
         return _expected_error(case, exc.render())
     if "error" in case:
         return CaseOutcome(False, [f"expected an error containing {case['error']!r}, "
                                    "but the run succeeded"], None, None)
-    problems = structural_diff(case.get("expect"), result.document)
+    expected, actual, problems = case.get("expect"), result.document, []
+    if case.get("ignore"):
+        expected, actual, problems = _without_ignored(case["ignore"], expected, actual)
+    problems += structural_diff(expected, actual)
     return CaseOutcome(not problems, problems, result.report, result.document)
+
+
+def _without_ignored(ignore: Any, expected: Any, actual: Any) -> tuple[Any, Any, list[str]]:
+    """Copies of both documents without the ``ignore`` locations, and a problem for each
+    entry that is no selector or matches nothing in either (a stale ignore hides nothing)."""
+    expected, actual = json_copy(expected), json_copy(actual)
+    problems: list[str] = []
+    for text in ignore if isinstance(ignore, list) else [ignore]:
+        try:
+            selector = compile_selector(str(text))
+        except SelectorSyntaxError as exc:
+            problems.append(f"ignore {text!r}: {exc}")
+            continue
+        found = [_remove_all(selector.resolve(doc)) for doc in (expected, actual)]
+        if not any(found):
+            problems.append(f"ignore {text!r} matches nothing in the expected or the actual "
+                            "result; remove it")
+    return expected, actual, problems
+
+
+def _remove_all(matches: list[Any]) -> int:
+    for match in sorted(matches, key=lambda m: -m.key if isinstance(m.key, int) else 0):
+        if match.container is not None:
+            del match.container[match.key]
+    return len(matches)
 
 
 def _expected_error(case: dict[str, Any], message: str) -> CaseOutcome:

@@ -15,6 +15,7 @@ from .apply import Report
 from .cli_base import app, key_app, reports_errors
 from .pipeline import RunResult, run
 from .policy import Policy, load_policy
+from .provenance import Stamp
 
 
 @app.command("apply")
@@ -37,8 +38,9 @@ def apply_command(
     """Apply a policy to a document: transform, check against the schema, write."""
     loaded = load_policy(policy)
     document = docio.read_document(input)
-    key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file)
-    result = run(loaded, document, key=key)
+    key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file,
+                       where=loaded.where.get("hash.key"))
+    result = run(loaded, document, key=key, stamp=Stamp(loaded, document, key))
     if dry_run:
         typer.echo(render_dry_run(loaded, result))
         return
@@ -55,6 +57,7 @@ def apply_command(
 def report_dict(result: RunResult) -> dict[str, Any]:
     out = result.report.to_dict()
     out["hash_key_id"] = result.key.id if result.key else None
+    out["allowances"] = [use.to_dict() for use in result.allowances]
     return out
 
 

@@ -14,7 +14,7 @@ import typer
 
 from . import docio, exporter, sample, versions
 from .cli_base import app, reports_errors
-from .collect import collect
+from .collector import collect
 from .errors import UsageError
 from .provenance import Filters
 

@@ -1,26 +1,65 @@
 """Which locations some rule covered, and the sweep of the rest (``unmatched``).
 
 Coverage is a mirror of the document: ``True`` marks a covered subtree; an object maps
-keys to mirrors; a list holds one mirror per element, kept aligned with the document's
-list when a rule drops elements (so index paths stay right after earlier drops).
+keys to mirrors; a list has a ``ListMirror``: one mirror per element, kept aligned with the
+document's list when a rule drops elements (so index paths stay right after earlier drops),
+and an ``every`` mirror that applies to all elements at once, which is how a rule over
+``list[*].field`` covers a million records in one step.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from .paths import WILD, Path, format_path
 
-Mirror = Any  # None (nothing covered) | True (all covered) | dict | list
+Mirror = Any  # None (nothing covered) | True (all covered) | dict | ListMirror
+
+
+class ListMirror:
+    __slots__ = ("every", "items")
+
+    def __init__(self, size: int) -> None:
+        self.items: list[Mirror] = [None] * size
+        self.every: Mirror = None
+
+    def child(self, index: int) -> Mirror:
+        return self.items[index] if index < len(self.items) else None
 
 
 def _new(value: Any) -> Mirror:
     if isinstance(value, dict):
         return {}
     if isinstance(value, list):
-        return [None] * len(value)
+        return ListMirror(len(value))
     return True
+
+
+def _child(mirror: Mirror, part: str | int) -> Mirror:
+    if isinstance(mirror, dict):
+        return mirror.get(part)
+    if isinstance(mirror, ListMirror) and type(part) is int:
+        return mirror.child(part)
+    return None
+
+
+def _fits(mirror: Mirror, value: Any) -> bool:
+    """Whether a mirror still has the shape of its value (a rule may have replaced a list
+    by an object, e.g. an aggregate written where a list was)."""
+    if isinstance(mirror, ListMirror):
+        return isinstance(value, list)
+    if isinstance(mirror, dict):
+        return isinstance(value, dict)
+    return True
+
+
+def _set(mirror: Mirror, part: str | int, value: Mirror) -> None:
+    if isinstance(mirror, ListMirror):
+        mirror.items[part] = value  # type: ignore[index]
+    else:
+        mirror[part] = value
 
 
 class Coverage:
@@ -34,22 +73,63 @@ class Coverage:
         if not path:
             self.root = True
             return
-        if self.root is None:
+        if self.root is None or not _fits(self.root, document):
             self.root = _new(document)
         mirror, value = self.root, document
         last = len(path) - 1
         for depth, part in enumerate(path):
-            child = mirror.get(part) if isinstance(mirror, dict) else mirror[part]
+            child = _child(mirror, part)
             if child is True:
                 return
             if depth == last:
-                mirror[part] = True
+                _set(mirror, part, True)
                 return
+            value = value[part]
+            if child is None or not _fits(child, value):
+                child = _new(value)
+                _set(mirror, part, child)
+            mirror = child
+
+    def list_mirror(self, document: Any, path: Path) -> ListMirror | None:
+        """The mirror of the list at ``path`` (created), or None when it is all covered."""
+        if self.root is True:
+            return None
+        if self.root is None:
+            self.root = _new(document)
+        mirror, value = self.root, document
+        for part in path:
+            child = _child(mirror, part)
+            if child is True:
+                return None
             value = value[part]
             if child is None:
                 child = _new(value)
-                mirror[part] = child
+                _set(mirror, part, child)
             mirror = child
+        return mirror if isinstance(mirror, ListMirror) else None
+
+    def mark_every(self, document: Any, list_path: Path, rel: Path) -> None:
+        """Cover ``rel`` inside every element of the list at ``list_path`` (``rel`` empty:
+        the elements themselves)."""
+        mirror = self.list_mirror(document, list_path)
+        if mirror is None:
+            return
+        if not rel:
+            mirror.every = True
+            return
+        if mirror.every is True:
+            return
+        if mirror.every is None:
+            mirror.every = {}
+        node = mirror.every
+        for part in rel[:-1]:
+            nxt = node.get(part)
+            if nxt is True:
+                return
+            if nxt is None:
+                nxt = node[part] = {}
+            node = nxt
+        node[rel[-1]] = True
 
     def forget(self, path: Path) -> None:
         """The location was removed from the document: remove its mirror too."""
@@ -57,37 +137,48 @@ class Coverage:
         for part in path[:-1]:
             if mirror is None or mirror is True:
                 return
-            mirror = mirror.get(part) if isinstance(mirror, dict) else mirror[part]
+            mirror = _child(mirror, part)
         if isinstance(mirror, dict):
             mirror.pop(path[-1], None)
-        elif isinstance(mirror, list):
-            del mirror[path[-1]]
+        elif isinstance(mirror, ListMirror) and path[-1] < len(mirror.items):  # type: ignore[operator]
+            del mirror.items[path[-1]]  # type: ignore[arg-type]
 
     def sweep(self, document: Any, remove: bool) -> Counter[str]:
         """Find (and with ``remove`` delete) every uncovered leaf; containers emptied by
         that go too. Returns folded uncovered paths with their counts."""
         uncovered: Counter[str] = Counter()
         if self.root is not True:
-            _sweep(document, self.root, (), remove, uncovered)
+            _sweep(document, (self.root,), (), remove, uncovered)
         return uncovered
 
 
-def _sweep(value: Any, mirror: Mirror, path: Path, remove: bool,
+def _children(mirrors: Iterable[Mirror], part: str | int) -> tuple[Mirror, ...]:
+    out = []
+    for mirror in mirrors:
+        if isinstance(mirror, ListMirror):
+            out.append(mirror.every)
+            out.append(mirror.child(part))  # type: ignore[arg-type]
+        elif isinstance(mirror, dict):
+            out.append(mirror.get(part))
+    return tuple(m for m in out if m is not None)
+
+
+def _sweep(value: Any, mirrors: tuple[Mirror, ...], path: Path, remove: bool,
            uncovered: Counter[str]) -> bool:
-    """True when ``value`` is to be removed from its parent."""
-    if mirror is True:
+    """True when ``value`` is to be removed from its parent. ``mirrors``: every mirror
+    that applies here (an element is covered by its own and its list's ``every``)."""
+    if True in mirrors:
         return False
     if isinstance(value, dict) and value:
         for key in list(value):
-            child = mirror.get(key) if isinstance(mirror, dict) else None
-            if _sweep(value[key], child, (*path, key), remove, uncovered):
+            if _sweep(value[key], _children(mirrors, key), (*path, key), remove, uncovered):
                 del value[key]
         return remove and not value
     if isinstance(value, list) and value:
-        for index in range(len(value) - 1, -1, -1):
-            child = mirror[index] if isinstance(mirror, list) else None
-            if _sweep(value[index], child, (*path, WILD), remove, uncovered):
-                del value[index]
+        keep = [not _sweep(item, _children(mirrors, index), (*path, WILD), remove, uncovered)
+                for index, item in enumerate(value)]
+        if not all(keep):
+            value[:] = [item for item, kept in zip(value, keep, strict=True) if kept]
         return remove and not value
     uncovered[format_path(path)] += 1
     return remove

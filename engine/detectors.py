@@ -9,6 +9,8 @@ Compile once, scan many: :func:`scanner` builds one :class:`Scanner` per set of 
 names and caches it. A scanner first tries one *gate* regex made of every detector's
 *trigger* (a cheap necessary condition, such as ``/`` for ``path``); a string the gate does
 not match cannot match any pattern, so the common benign string costs one regex search.
+Past the gate, each pattern runs only where its *need* (``@`` for an e-mail address)
+passes; the needs are evaluated once per string, all together.
 
 Resolution, shared by :func:`find`, :func:`first` and :func:`redact`: the earliest match
 wins, then the longest, then the detector listed first in ``DETECTORS``.
@@ -23,30 +25,39 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
 
 from .errors import did_you_mean
+
+# A rule's need: None (always run the pattern); a literal (found with ``in``); words of
+# which one is found in the lower-cased text; or a regex that starts with a literal (so
+# ``re`` looks for it with a fast substring search).
+Need = str | tuple[str, ...] | re.Pattern[str] | None
 
 
 @dataclass(frozen=True)
 class Detector:
     """One kind of sensitive text: its name, what it means, and its rules.
 
-    Each pattern comes with a *need*: a cheap regex that matches every text the pattern
-    matches, so a scanner skips the pattern when its need is absent. ``triggers`` are the
-    detector's own necessary condition: literal-led regexes whose first character is
-    rare in benign text (``KIA`` for ``AKIA...``), so that the triggers of many detectors
-    join into one fast *gate*. The tests
-    check both conditions on every example and on generated text.
+    ``patterns[i]`` comes with ``needs[i]``: a cheap test that passes on every text the
+    pattern matches, so a scanner runs an expensive pattern only where its need passes
+    (patterns that start with a literal are cheap already and have no need).
+    ``triggers`` are the detector's own necessary condition: literal-led regexes whose
+    first character is rare in benign text (``KIA`` for ``AKIA...``), so that the
+    triggers of many detectors join into one fast *gate*. The tests check both
+    conditions on every example and on generated text.
     """
 
     name: str
     description: str
     patterns: tuple[re.Pattern[str], ...]
-    needs: tuple[re.Pattern[str], ...]
+    needs: tuple[Need, ...]
     triggers: tuple[str, ...]
-    trigger: re.Pattern[str]  # the triggers as one regex
+
+    @property
+    def trigger(self) -> re.Pattern[str]:
+        """The triggers as one regex."""
+        return re.compile("|".join(self.triggers))
 
 
 @dataclass(frozen=True)
@@ -62,13 +73,34 @@ class Finding:
         return source[self.start : self.end]
 
 
+def _need(spec: str) -> Need:
+    """``""``: none; ``"i:w1 w2"``: words in the lower-cased text; a regex; a literal."""
+    if not spec:
+        return None
+    if spec.startswith("i:"):
+        return tuple(spec[2:].split())
+    return re.compile(spec) if re.search(r"[\\\[\](){}?*+|^$.]", spec) else spec
+
+
 def _detector(name: str, description: str, triggers: str, *rules: tuple[str, str]) -> Detector:
-    """``triggers`` and each rule's need: regexes separated by spaces (none holds a space)."""
-    needs = tuple(re.compile("|".join(need.split())) for need, _ in rules)
+    """``triggers``: literal-led regexes separated by spaces; ``rules``: (need, pattern)."""
+    needs = tuple(_need(need) for need, _ in rules)
     patterns = tuple(re.compile(source) for _, source in rules)
-    alternatives = tuple(triggers.split())
-    trigger = re.compile("|".join(alternatives))
-    return Detector(name, description, patterns, needs, alternatives, trigger)
+    return Detector(name, description, patterns, needs, tuple(triggers.split()))
+
+
+def _passes(text: str, folded: str, need: Need) -> bool:
+    """Whether ``need`` passes on ``text`` (``folded`` is ``text.lower()``).
+
+    The reference meaning of a need; :meth:`Scanner._present` is its inlined, batched form.
+    """
+    if need is None:
+        return True
+    if isinstance(need, str):
+        return need in text
+    if isinstance(need, tuple):
+        return any(map(folded.__contains__, need))
+    return need.search(text) is not None
 
 
 def _kw(word: str) -> str:
@@ -82,10 +114,11 @@ _PATH = _detector(
     "path",
     "absolute POSIX, Windows drive, UNC and home-relative (~/, ~user/) file paths",
     r"/ \\",
-    ("/", rf"/(?<![\w/\\.~*<>]/){_SEG}(?:/{_SEG})*/?"),
+    # one pattern for the kinds that start with a literal: one search instead of three
+    ("", rf"/(?<![^\s\"'`(\[{{=:,;|>]/){_SEG}(?:/{_SEG})*/?"  # after a space, quote, ...
+     rf"|\\\\(?<![\w\\]\\\\){_SEG}\\{_SEG}(?:\\+{_SEG})*\\?"  # \\server\share
+     rf"|~(?<![\w/\\.~]~)(?:[A-Za-z_][\w.\-]*)?/{_SEG}(?:/{_SEG})*/?"),  # ~/x, ~user/x
     (r":[\\/]", rf"(?<![\w\\/])[A-Za-z]:[\\/]+{_SEG}(?:[\\/]+{_SEG})*[\\/]?"),
-    (r"\\\\", rf"\\\\(?<![\w\\]\\\\){_SEG}\\{_SEG}(?:\\+{_SEG})*\\?"),
-    ("~", rf"~(?<![\w/\\.~]~)(?:[A-Za-z_][\w.\-]*)?/{_SEG}(?:/{_SEG})*/?"),
 )
 
 # ---- email ------------------------------------------------------------------------------
@@ -110,7 +143,8 @@ _URL_CREDENTIALS = _detector(
     "url_credentials",
     "URLs that carry a password (scheme://user:password@host)",
     "://",
-    ("@", rf"{_SCHEME}[^\s/?#@:<>\"'`]*:[^\s/?#@<>\"'`]+@[^\s/?#<>\"'`]+(?:[/?#]{_URL_END})?"),
+    (r"://[^\s/?#@]*@",
+     rf"{_SCHEME}[^\s/?#@:<>\"'`]*:[^\s/?#@<>\"'`]+@[\w\-.~%:\[\]]*[\w\]](?:[/?#]{_URL_END})?"),
 )
 
 # ---- ip ---------------------------------------------------------------------------------
@@ -130,7 +164,8 @@ _IP = _detector(
     "IPv4 addresses (four octets 0-255) and IPv6 addresses (full, compressed, v4-mapped)",
     rf"{_DOTTED4} :",
     (_DOTTED4, rf"(?<![\w.])(?<![=~<>!]=){_V4}(?!\w|\.\d)"),
-    (":", rf"(?<![\w:.])(?=[0-9A-Fa-f:.]*\d)(?:{'|'.join(_V6_FORMS)})(?![\w:]|\.\d)"),
+    (rf"::|:{_H}:{_H}:{_H}:{_H}:",  # two colons together, or a run of five
+     rf"(?<![\w:.])(?=[0-9A-Fa-f:.]*\d)(?:{'|'.join(_V6_FORMS)})(?![\w:]|\.\d)"),
 )
 
 # ---- timestamp --------------------------------------------------------------------------
@@ -141,9 +176,9 @@ _TIMESTAMP = _detector(
     "timestamp",
     "a date with a time of day, or a bare time of day (HH:MM:SS, h:mm am/pm)",
     ":",
-    (r"\d-\d\d[T\x20,]", rf"{_DATE}(?:[T ]|, ){_HMS}{_ZONE}(?!\d)"),
-    (r"\d:\d\d:", r"(?<![\d:.])(?:[01]?\d|2[0-3]):[0-5]\d:[0-5]\d(?:[.,]\d{1,9})?(?![\d:])"),
-    (r"[AaPp]\.?[Mm]",
+    (r"-\d\d[T\x20,]", rf"{_DATE}(?:[T ]|, ){_HMS}{_ZONE}(?!\d)"),
+    (r":\d\d:", r"(?<![\d:.])(?:[01]?\d|2[0-3]):[0-5]\d:[0-5]\d(?:[.,]\d{1,9})?(?![\d:])"),
+    (r":\d\d\s?[AaPp]",
      r"(?<![\d:.])(?:1[0-2]|0?[1-9]):[0-5]\d(?::[0-5]\d)?\s?[AaPp]\.?[Mm]\.?(?![A-Za-z])"),
 )
 
@@ -153,13 +188,35 @@ _KEYWORDS = (
     "access_token", "refresh_token", "auth_token", "api_token", "api_key", "apikey",
     "password", "passwd", "passphrase", "pwd", "secret", "token", "credentials", "credential",
 )
-_STEMS = " ".join(  # every keyword, in each of its three spellings, holds one of these
-    f"{s} {s.title()} {s.upper()}" for s in ("pass", "pwd", "secret", "token", "key", "credential")
-)
-_KW_ICASE = "|".join(k.replace("_", "[_\\-]?") for k in _KEYWORDS)
-_KW_CAMEL = "|".join(k.title().replace("_", "") for k in _KEYWORDS)
-_KEY = rf"(?:(?<![A-Za-z0-9])(?i:{_KW_ICASE})|(?<=[a-z0-9])(?:{_KW_CAMEL}))[\"']?"
-_KW_VARIANTS = "|".join(f"{k}|{k.title()}|{k.upper()}" for k in _KEYWORDS)
+_STEMS = "i:pass pwd secret token credential private access apik api_k api-k"  # in each keyword
+
+
+def _keyword_regex(words: Iterable[str]) -> str:
+    """Each word as ``snake``, ``Title``, ``UPPER`` and ``camelCase`` (``_`` may also be ``-``
+    or nothing), not glued to a letter before it (``dbPassword`` is fine).
+
+    Built as one alternative per first letter, the boundary checked after that letter,
+    so that ``re`` can skip ahead to the letters that start a keyword.
+    """
+    groups: dict[tuple[str, str], dict[str, None]] = {}
+    for word in words:
+        parts = word.split("_")
+        sep = "[_\\-]?"
+        for variant, before in (
+            (sep.join(parts), "[A-Za-z0-9]"),
+            (sep.join(p.title() for p in parts), "[A-Z]"),
+            (sep.join(p.upper() for p in parts), "[A-Za-z0-9]"),
+            (parts[0] + "".join(p.title() for p in parts[1:]), "[A-Za-z0-9]"),
+        ):
+            groups.setdefault((variant[0], before), {})[variant[1:]] = None
+    alternatives = (
+        f"{first}(?<!{before}{first})(?:{'|'.join(rests)})"
+        for (first, before), rests in groups.items()
+    )
+    return f"(?:{'|'.join(alternatives)})"
+
+
+_KEYWORD = _keyword_regex(_KEYWORDS)
 _PLACEHOLDER = (
     r"(?![\"']?(?:<[^>\n]*>|\*+|x{3,}|\.{3}|…|null|none|nil|true|false|undefined|n/a|redacted"
     r"|\$\{?\w+\}?|\{\{[^}\n]*\}\}|env:\w+)[\"']?(?![\w/]))"
@@ -167,30 +224,32 @@ _PLACEHOLDER = (
 _QUOTED = r"(?:\"(?:[^\"\\\n]|\\.)+\"|'(?:[^'\\\n]|\\.)+')"
 _BARE = r"[^\s\"',;&)}\]]"
 _TOKEN = r"(?=[A-Za-z0-9+/_=.\-]*\d)(?=[A-Za-z0-9+/_=.\-]*[A-Za-z])[A-Za-z0-9+/_=.\-]"
+_ASSIGNED = (  # password=x, "token": "x", api_key := 'x' (placeholders such as <secret> excepted)
+    rf"[\"']?\s*(?::=|=>|=(?!=)){_PLACEHOLDER}\s*(?:{_QUOTED}|{_BARE}{{2,}})"
+    rf"|[\"']?\s*:(?!:)\s*{_PLACEHOLDER}(?:{_QUOTED}|(?={_BARE}*[^A-Za-z\s\"',;&)}}\]]){_BARE}{{3,}})"
+)
+_NAMED_TOKEN = rf"s?[\"']?\s+(?:(?:is|was|of|for|to|=)\s+)?[\"']?{_TOKEN}{{20,}}"  # "token ab12..."
 _SECRET = _detector(
     "secret",
     "API keys and tokens, private keys, passwords and other credentials",
     r"KIA SIA h[pousr]_ _pat_ k- k_live_ k_test_ xox J = : \s",
-    ("AKIA ASIA", r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
-    ("gh[pousr]_ github_pat_",
-     r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{20,}|ithub_pat_\w{20,})(?![A-Za-z0-9_])"),
-    ("sk-", r"sk-(?<![A-Za-z0-9_\-]sk-)(?:[a-z]+-)?(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{16,}"),
-    ("k_live_ k_test_",
+    ("", "|".join((  # the kinds that start with a literal, in one pattern
+        r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+        r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{20,}|ithub_pat_\w{20,})(?![A-Za-z0-9_])",
+        r"sk-(?<![A-Za-z0-9_\-]sk-)(?:[a-z]+-)?(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{16,}",
+        r"xox[abposr]-(?<![A-Za-z0-9]xox.-)[A-Za-z0-9\-]{10,}",
+        r"eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*",
+        r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,16384}?"
+        r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,.\-]*)",
+    ))),
+    (r"k_(?:live|test)_",
      r"[spr]k_(?:live|test)_(?<![A-Za-z0-9_\-][spr]k_(?:live|test)_)[A-Za-z0-9]{10,}"),
-    ("xox", r"xox[abposr]-(?<![A-Za-z0-9]xox.-)[A-Za-z0-9\-]{10,}"),
-    ("eyJ", r"eyJ(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]*"),
-    ("-----BEGIN", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-     r"(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,.\-]*)"),
-    ("=", rf"{_KEY}\s*(?::=|=>|=(?!=)){_PLACEHOLDER}\s*(?:{_QUOTED}|{_BARE}{{2,}})"),
-    (":", rf"{_KEY}\s*:(?!:)\s*{_PLACEHOLDER}"
-     rf"(?:{_QUOTED}|(?={_BARE}*[^A-Za-z\s\"',;&)}}\]]){_BARE}{{3,}})"),
-    ("[Aa][Uu][Tt][Hh][Oo][Rr][Ii][Zz][Aa][Tt][Ii][Oo][Nn]",
-     r"(?<![A-Za-z])(?i:authorization)[\"']?\s*[:=]\s*[\"']?"
+    (_STEMS, rf"{_KEYWORD}(?:{_ASSIGNED}|{_NAMED_TOKEN})"),
+    ("i:authorization",
+     r"(?:[Aa]uthorization|AUTHORIZATION)(?<![A-Za-z].{13})[\"']?\s*[:=]\s*[\"']?"
      r"(?:(?i:bearer|basic|token|digest)\s+)?[^\s\"',;]{3,}"),
     ("earer",
      r"[Bb]earer(?<![A-Za-z][Bb]earer)\s+(?=[A-Za-z0-9._~+/\-]*\d)[A-Za-z0-9._~+/\-]{12,}=*"),
-    (_STEMS, rf"(?<![A-Za-z0-9])(?:{_KW_VARIANTS})s?[\"']?\s+(?:(?:is|was|of|for|to|=)\s+)?"
-     rf"[\"']?{_TOKEN}{{20,}}"),
 )
 
 # ---- code -------------------------------------------------------------------------------
@@ -199,18 +258,23 @@ _ARGS = r"\((?:[^()\n]|\([^()\n]*\))*\)"
 _NAME = r"[\w.\"`\[\]]+"
 _LHS = rf"(?<![\w$.]){_ID}(?:\.{_ID})*(?:\[[^\]\n]*\])?[ \t]*"
 _SQL_UPPER = (
-    rf"SELECT\s+(?:DISTINCT\s+)?[^;]{{1,300}}?\sFROM\s+{_NAME}", rf"INSERT\s+INTO\s+{_NAME}",
-    rf"UPDATE\s+{_NAME}\s+SET\s+{_NAME}\s*=", rf"DELETE\s+FROM\s+{_NAME}",
-    rf"(?:DROP|TRUNCATE)\s+(?:TABLE|DATABASE|SCHEMA|INDEX|VIEW)\s+(?:IF\s+EXISTS\s+)?{_NAME}",
-    rf"CREATE\s+(?:TEMP(?:ORARY)?\s+)?(?:TABLE|INDEX|VIEW|DATABASE|SCHEMA)\s+{_NAME}",
-    rf"ALTER\s+TABLE\s+{_NAME}",
+    rf"{_kw('SELECT')}\s+(?:DISTINCT\s+)?[^;]{{1,300}}?\sFROM\s+{_NAME}",
+    rf"{_kw('INSERT')}\s+INTO\s+{_NAME}", rf"{_kw('UPDATE')}\s+{_NAME}\s+SET\s+{_NAME}\s*=",
+    rf"{_kw('DELETE')}\s+FROM\s+{_NAME}",
+    rf"{_kw('DROP')}\s+(?:TABLE|DATABASE|SCHEMA|INDEX|VIEW)\s+(?:IF\s+EXISTS\s+)?{_NAME}",
+    rf"{_kw('TRUNCATE')}\s+(?:TABLE\s+)?{_NAME}",
+    rf"{_kw('CREATE')}\s+(?:TEMP(?:ORARY)?\s+)?(?:TABLE|INDEX|VIEW|DATABASE|SCHEMA)\s+{_NAME}",
+    rf"{_kw('ALTER')}\s+TABLE\s+{_NAME}",
 )
+_SQL_WORDS = "i:select insert update delete drop truncate create alter"
 _SQL_LOWER = (
-    rf"select\s+(?:\*|count\(\*\))\s+from\s+{_NAME}",
-    rf"select\s+[\w.]+(?:\s*,\s*[\w.]+)*\s+from\s+{_NAME}"
+    rf"{_kw('select')}\s+(?:\*|count\(\*\))\s+from\s+{_NAME}",
+    rf"{_kw('select')}\s+[\w.]+(?:\s*,\s*[\w.]+)*\s+from\s+{_NAME}"
     r"(?:\s*;|\s+(?:where|join|order\s+by|group\s+by|limit)\b)",
-    rf"insert\s+into\s+{_NAME}\s*(?:\(|values\b)", rf"update\s+{_NAME}\s+set\s+{_NAME}\s*=",
-    rf"delete\s+from\s+{_NAME}\s+where\b", rf"drop\s+table\s+(?:if\s+exists\s+)?{_NAME}\s*;",
+    rf"{_kw('insert')}\s+into\s+{_NAME}\s*(?:\(|values\b)",
+    rf"{_kw('update')}\s+{_NAME}\s+set\s+{_NAME}\s*=",
+    rf"{_kw('delete')}\s+from\s+{_NAME}\s+where\b",
+    rf"{_kw('drop')}\s+table\s+(?:if\s+exists\s+)?{_NAME}\s*;",
 )
 _LINE = r"(?m:^)[ \t]*"  # statements recognised only at the start of a line
 _RETURN = (
@@ -231,34 +295,37 @@ _IMPORT = (
     r"(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*(?:[ \t]+as[ \t]+\w+)?)*[ \t]*;?[ \t]*(?m:$)"
     r"|import[ \t]+(?:[\w$*{}, \t]+[ \t]from[ \t]+)?[\"'][^\"'\n]+[\"']"
 )
-_CODE_RULES = (
-    (r"\(", rf"{_kw('def')}[ \t]+[A-Za-z_]\w*[ \t]*\("),
-    (r"\( :", rf"{_kw('class')}[ \t]+[A-Za-z_]\w*[ \t]*(?:\([^()\n]*\))?[ \t]*:"),
-    (r"\{", rf"{_kw('class')}[ \t]+{_ID}(?:[ \t]+extends[ \t]+[\w$.]+)?[ \t]*\{{"),
-    (r"\(", rf"{_kw('function')}[ \t]*\*?[ \t]*(?:{_ID}[ \t]*\(|\([^()\n]*\)[ \t]*\{{)"),
+_CODE_RULES = (  # (need, pattern)
+    ("", "|".join((  # the kinds that start with a literal, in one pattern
+        rf"{_kw('def')}[ \t]+[A-Za-z_]\w*[ \t]*\(",
+        rf"{_kw('class')}[ \t]+[A-Za-z_]\w*[ \t]*(?:\([^()\n]*\))?[ \t]*:",
+        rf"{_kw('class')}[ \t]+{_ID}(?:[ \t]+extends[ \t]+[\w$.]+)?[ \t]*\{{",
+        rf"{_kw('function')}[ \t]*\*?[ \t]*(?:{_ID}[ \t]*\(|\([^()\n]*\)[ \t]*\{{)",
+        rf"{_kw('from')}[ \t]+(?:\.+[\w.]*|[A-Za-z_][\w.]*)[ \t]+import[ \t]+"
+        r"(?:\*|\(|[A-Za-z_]\w*)",
+        rf"{_kw('require')}[ \t]*\([ \t]*[\"'][^\"'\n]+[\"'][ \t]*\)",
+        rf"{_kw('lambda')}(?:[ \t]+\*{{0,2}}(?P<arg>[A-Za-z_]\w*)"
+        r"(?:[ \t]*,[ \t]*\*{0,2}[A-Za-z_]\w*)*)?[ \t]*:[ \t]*"
+        r"(?:[^\n]*?(?<![\w.])(?P=arg)(?!\w)|(?:None|True|False)\b|-?\d|[\w.]+\(|[\"'\[{(])",
+        r"\}[ \t]*else[ \t]*\{",
+        r"\{[^{}]{0,500}?;[^{}]{0,500}\}",
+    ))),
     ("import", rf"{_LINE}(?:{_IMPORT})"),
     ("return", rf"{_LINE}(?:{_RETURN})"),
-    (":", rf"{_LINE}(?:{_COLON_LINE})"),
-    ("import", rf"{_kw('from')}[ \t]+(?:\.+[\w.]*|[A-Za-z_][\w.]*)[ \t]+import[ \t]+"
-     r"(?:\*|\(|[A-Za-z_]\w*)"),
-    ("require", rf"{_kw('require')}[ \t]*\([ \t]*[\"'][^\"'\n]+[\"'][ \t]*\)"),
-    (r"\)[\x20\t]*;", rf"(?<![\w$.]){_ID}(?:\.{_ID})*{_ARGS}[ \t]*;"),
-    ("=", rf"{_LHS}(?:[-+*/%|&^]|//|\*\*|<<|>>)?=(?!=)[ \t]*[^;\n= \t][^;\n]*;"),
-    ("=", rf"(?<![\w$.])(?:var|let|const)[ \t]+{_ID}[ \t]*=(?!=)"),
+    (r":[ \t]*(?:\n|$)", rf"{_LINE}(?:{_COLON_LINE})"),
+    (r"\)[ \t]*;", rf"(?<![\w$.]){_ID}(?:\.{_ID})*{_ARGS}[ \t]*;"),
+    (r"=[^;\n]{0,310};",
+     rf"{_LHS}(?:[-+*/%|&^]|//|\*\*|<<|>>)?=(?!=)[ \t]*[^;\n= \t][^;\n]{{0,300}};"),
+    ("=", rf"(?:{_kw('var')}|{_kw('let')}|{_kw('const')})[ \t]+{_ID}[ \t]*=(?!=)"),
     ("=", rf"{_LHS}(?:[-+*/%|&^]|//|\*\*)?=(?!=)[ \t]*(?:{_ID}(?:\.{_ID})*\(|\[|\{{|[\"']"
      r"|(?:self|this)\.|(?:None|True|False|null|undefined)(?![\w$])|new[ \t]+[A-Z])"),
     ("=>", r"\([^()\n]*\)[ \t]*=>"),
     ("=>", rf"(?<![\w$]){_ID}[ \t]*=>[ \t]*(?:[{{(\[]|[\w$.]*[.(\[]|[\w$]+[ \t]*"
      r"(?:[-+*/%<>?]|[=!]==?|&&|\|\|))"),
-    ("lambda", rf"{_kw('lambda')}(?:[ \t]+\*{{0,2}}(?P<arg>[A-Za-z_]\w*)"
-     r"(?:[ \t]*,[ \t]*\*{0,2}[A-Za-z_]\w*)*)?[ \t]*:[ \t]*"
-     r"(?:[^\n]*?(?<![\w.])(?P=arg)(?!\w)|(?:None|True|False)\b|-?\d|[\w.]+\(|[\"'\[{(])"),
-    (r"\{", r"(?<![\w$])(?:if|while|for|switch|catch)[ \t]*\([^\n]*\)[ \t]*\{"),
-    (r"\{", r"\}[ \t]*else[ \t]*\{"),
-    (";", r"\{[^{}]*;[^{}]*\}"),
-    ("SELECT INSERT UPDATE DELETE DROP TRUNCATE CREATE ALTER",
-     rf"(?<![\w$])(?:{'|'.join(_SQL_UPPER)})"),
-    ("select insert update delete drop", rf"(?<![\w$])(?:{'|'.join(_SQL_LOWER)})"),
+    (r"\)[ \t]*\{",
+     r"(?<![\w$])(?:if|while|for|switch|catch)[ \t]*\([^\n{]{0,300}\)[ \t]*\{"),
+    (_SQL_WORDS, "|".join(_SQL_UPPER)),
+    (_SQL_WORDS, "|".join(_SQL_LOWER)),
 )
 _CODE = _detector(
     "code",
@@ -285,37 +352,50 @@ _Candidate = tuple[int, int, int, str, int]  # start, -length, rank, name, end
 
 @dataclass(frozen=True)
 class Scanner:
-    """The detectors of one name set, compiled, behind one gate regex."""
+    """The detectors of one name set, compiled: a gate, then each rule behind its need."""
 
     names: tuple[str, ...]
-    detectors: tuple[Detector, ...]
     gate: re.Pattern[str]
+    literals: tuple[str, ...]  # the distinct needs of the rules, by kind; a rule's need
+    word_sets: tuple[tuple[str, ...], ...]  # index counts through all three in this order
+    regexes: tuple[re.Pattern[str], ...]
+    any_regex: re.Pattern[str]  # all regex needs in one: when it fails, each of them fails
+    rules: tuple[tuple[int, str, int, re.Pattern[str]], ...]  # rank, name, need (-1: none), pattern
 
     def first(self, text: str) -> Finding | None:
         """The finding ``find(text)`` would list first, or None (fast when None)."""
         if self.gate.search(text) is None:
             return None
         best: _Candidate | None = None
-        for det in self.detectors:
-            if det.trigger.search(text) is None:
-                continue
-            for need, pattern in zip(det.needs, det.patterns, strict=True):
-                if need.search(text) is not None and (m := pattern.search(text)) is not None:
-                    cand = (m.start(), m.start() - m.end(), _RANK[det.name], det.name, m.end())
-                    if best is None or cand < best:
-                        best = cand
+        present = self._present(text)
+        for rank, name, need, pattern in self.rules:
+            if (need < 0 or present[need]) and (m := pattern.search(text)) is not None:
+                cand = (m.start(), m.start() - m.end(), rank, name, m.end())
+                if best is None or cand < best:
+                    best = cand
         return None if best is None else Finding(best[3], best[0], best[4])
+
+    def _present(self, text: str) -> list[bool]:
+        """Which needs pass on ``text``: one flat pass, no call per need."""
+        folded = text.lower()
+        return [
+            *[literal in text for literal in self.literals],
+            *[any(map(folded.__contains__, words)) for words in self.word_sets],
+            *(
+                [regex.search(text) is not None for regex in self.regexes]
+                if self.any_regex.search(text) is not None
+                else [False] * len(self.regexes)
+            ),
+        ]
 
     def find(self, text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[Finding]:
         """Sorted, non-overlapping findings; matches of ``extra`` report as ``pattern``."""
         cands: list[_Candidate] = []
         if self.gate.search(text) is not None:
-            for det in self.detectors:
-                if det.trigger.search(text) is not None:
-                    rank = _RANK[det.name]
-                    for need, pattern in zip(det.needs, det.patterns, strict=True):
-                        if need.search(text) is not None:
-                            _collect(cands, text, pattern, rank, det.name)
+            present = self._present(text)
+            for rank, name, need, pattern in self.rules:
+                if need < 0 or present[need]:
+                    _collect(cands, text, pattern, rank, name)
         for pattern in extra:
             _collect(cands, text, pattern, len(_RANK), "pattern")
         cands.sort()
@@ -341,7 +421,9 @@ class Scanner:
         return text, parts
 
 
-def _collect(out: list[_Candidate], text: str, pattern: re.Pattern[str], rank: int, name: str) -> None:
+def _collect(
+    out: list[_Candidate], text: str, pattern: re.Pattern[str], rank: int, name: str
+) -> None:
     for m in pattern.finditer(text):
         if m.end() > m.start():
             out.append((m.start(), m.start() - m.end(), rank, name, m.end()))
@@ -382,24 +464,40 @@ def _gate(triggers: Iterable[str]) -> re.Pattern[str]:
     return re.compile(f"[{''.join(leads)}](?:{'|'.join(branches)})")
 
 
-@lru_cache(maxsize=64)
 def _build(names: tuple[str, ...]) -> Scanner:
     for name in names:
         if name not in DETECTORS:
             raise ValueError(f"unknown detector {name!r}{did_you_mean(name, DETECTORS)}")
     chosen = tuple(d for d in DETECTORS.values() if d.name in names)
+    pairs = [(d, n, p) for d in chosen for n, p in zip(d.needs, d.patterns, strict=True)]
+    literals = tuple(dict.fromkeys(n for _, n, _ in pairs if isinstance(n, str)))
+    word_sets = tuple(dict.fromkeys(n for _, n, _ in pairs if isinstance(n, tuple)))
+    regexes = tuple(dict.fromkeys(n for _, n, _ in pairs if isinstance(n, re.Pattern)))
+    order = {need: i for i, need in enumerate((*literals, *word_sets, *regexes))}
+    rules = tuple(
+        (_RANK[d.name], d.name, -1 if need is None else order[need], pattern)
+        for d, need, pattern in pairs
+    )
     gate = _gate(t for d in chosen for t in d.triggers)
-    return Scanner(tuple(d.name for d in chosen), chosen, gate)
+    any_regex = re.compile("|".join(f"(?:{r.pattern})" for r in regexes) or "(?!)")
+    return Scanner(
+        tuple(d.name for d in chosen), gate, literals, word_sets, regexes, any_regex, rules
+    )
+
+
+_SCANNERS: dict[tuple[str, ...], Scanner] = {}  # a cache: one scanner per tuple of names
 
 
 def scanner(names: Iterable[str] = LEAK_DEFAULT) -> Scanner:
     """The compiled, cached scanner for a set of detector names (order does not matter)."""
-    if names is LEAK_DEFAULT:  # the leak check's hot path skips hashing the tuple
-        return _LEAK_SCANNER
-    return _build(names if isinstance(names, tuple) else tuple(sorted(set(names))))
+    key = (names,) if isinstance(names, str) else tuple(names)
+    found = _SCANNERS.get(key)
+    if found is None:
+        found = _SCANNERS[key] = _build(key)
+    return found
 
 
-_LEAK_SCANNER = _build(LEAK_DEFAULT)
+_LEAK_SCANNER = scanner(LEAK_DEFAULT)  # compiled at import, not on the first call
 
 
 def find(text: str, names: Iterable[str] = LEAK_DEFAULT) -> list[Finding]:
@@ -409,7 +507,10 @@ def find(text: str, names: Iterable[str] = LEAK_DEFAULT) -> list[Finding]:
 
 def first(text: str, names: Iterable[str] = LEAK_DEFAULT) -> Finding | None:
     """The first finding in ``text`` (the same as ``find(text)[0]``), or None. Fast when None."""
-    return scanner(names).first(text)
+    if names is LEAK_DEFAULT:  # the leak check's hot path
+        return _LEAK_SCANNER.first(text)
+    cached = _SCANNERS.get(names) if isinstance(names, tuple) else None
+    return (cached or scanner(names)).first(text)
 
 
 def redact(
@@ -426,6 +527,8 @@ def mask_preview(value: str, keep: int = 4) -> str:
     Shows at most ``keep`` leading characters and never more than a third of the value;
     values shorter than 8 characters are fully masked. Never contains the whole value.
     """
+    if not value:
+        return "…(0 chars)"
     shown = min(max(keep, 0), len(value) // 3) if len(value) >= 8 else 0
     head = "".join(c if c.isprintable() else "?" for c in value[:shown])
     for preview in (f"{head}…({len(value)} chars)", f"…({len(value)} chars)", "…"):

@@ -14,6 +14,8 @@ import errno
 import gzip
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -58,9 +60,36 @@ def parse_json(text: str | bytes, shown: str) -> Any:
                          hint="documents nested deeper than about 900 levels are refused"
                          ) from None
     except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}", location=Location(shown),
+        line, column = _position(text, exc)
+        raise InputError(f"not valid JSON: {exc}", location=Location(shown, line, column),
                          hint="JSON has no NaN or Infinity, and each key once per object"
                          ) from None
+
+
+def _position(text: str | bytes, exc: ValueError) -> tuple[int | None, int | None]:
+    """Where the NaN/Infinity or the repeated key stands (the first such token, or the
+    second occurrence of the key): the hooks that refuse them do not know positions."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    message = str(exc)
+    if message.startswith("duplicate key"):
+        key = message[len("duplicate key "):]
+        hits = [m.start() for m in re.finditer(re.escape(json.dumps(eval_key(key))) + r"\s*:",
+                                               text)]
+        offset = hits[1] if len(hits) > 1 else None
+    else:
+        found = re.search(r"(?<![\w\"])-?(NaN|Infinity)(?![\w\"])", text)
+        offset = found.start() if found else None
+    if offset is None:
+        return None, None
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def eval_key(shown: str) -> str:
+    """The key text from its repr in the message (``'a'`` → ``a``)."""
+    return shown[1:-1] if len(shown) >= 2 and shown[0] == shown[-1] and shown[0] in "'\"" \
+        else shown
 
 
 def read_bytes(source: str) -> bytes:
@@ -128,6 +157,9 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> No
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder", hint="name a file to write")
+    if _special(path):  # renaming onto /dev/null (as root) would replace the device
+        raise OutputError(f"{path}: is not a regular file (a device, pipe or socket); "
+                          "nothing was written", hint="name a regular file to write")
     tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
@@ -146,6 +178,15 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> No
                 os.unlink(tmp_name)
 
 
+def _special(path: Path) -> bool:
+    """True when ``path`` (followed) exists and is neither a regular file nor a folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -159,7 +200,10 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(f"{path}: cannot write there (permission denied); nothing was "
                            "written", hint="choose a folder you can write to with -o")
-    if exc.errno == errno.ENOENT:
+    if exc.errno == errno.ENOENT and not os.path.isdir(path.parent or "."):
         return OutputError(f"{path}: the folder does not exist; nothing was written",
                            hint=f"create it first: mkdir -p {path.parent}")
+    if exc.errno == errno.ENOENT:  # the folder is there but takes no new files (/proc)
+        return OutputError(f"{path}: cannot create a file in that folder; nothing was "
+                           "written", hint="choose a folder you can write to with -o")
     return OutputError(f"{path}: cannot write: {exc.strerror}; nothing was written")

@@ -19,9 +19,10 @@ from typing import Any
 import yaml
 
 from . import docio
-from .collect import collect
+from .collector import collect
 from .keys import resolve
 from .pipeline import RunResult, run
+from .streams import RecordStream
 from .policy import Policy, load_policy
 from .provenance import Filters, Stamp
 
@@ -72,10 +73,11 @@ def prepare(project: Path | str = ".", *, policy: Path | None = None,
             now: Callable[[], dt.datetime] | None = None) -> Prepared:
     """Everything an export does except writing it."""
     loaded = load_policy(policy or default_policy_path())
-    document = collect(project, progress=progress)
+    document = collect(project, progress=progress, lazy=True)
     root = Path(document["project"]["root"])
     narrow(document, filters)
-    key = resolve(loaded.hash.key, loaded.base_dir, hash_key_file, root)
+    key = resolve(loaded.hash.key, loaded.base_dir, hash_key_file, root,
+                  where=loaded.where.get("hash.key"))
     stamp = Stamp(loaded, document, key, filters)
     if now is not None:
         stamp.now = now
@@ -116,14 +118,25 @@ def narrow(document: dict[str, Any], filters: Filters) -> None:
     if not (agents or filters.since or filters.until):
         return
     for holder, name in _record_lists(document):
-        holder[name] = [r for r in holder[name] if _wanted(r, agents, filters)]
+        records = holder[name]
+        if isinstance(records, RecordStream):
+            holder[name] = _filtered(records, agents, filters)
+        else:
+            holder[name] = [r for r in records if _wanted(r, agents, filters)]
+
+
+def _filtered(stream: RecordStream, agents: set[str], filters: Filters) -> RecordStream:
+    """The stream's records that the filters want (the source still counts all it read)."""
+    return RecordStream(stream.name, {}, lambda: (r for r in stream if _wanted(r, agents,
+                                                                                filters)))
 
 
 def _record_lists(document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     out: list[tuple[dict[str, Any], str]] = [(document, "memory")]
     out += [(document["analytics"], name) for name in ("agents", "workflows")]
     out += [(document["learning"], name) for name in document["learning"]]
-    return [(holder, name) for holder, name in out if isinstance(holder.get(name), list)]
+    return [(holder, name) for holder, name in out
+            if isinstance(holder.get(name), list | RecordStream)]
 
 
 def _wanted(record: Any, agents: set[str], filters: Filters) -> bool:

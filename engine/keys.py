@@ -10,6 +10,7 @@ its *id* (a 12-hex fingerprint) does, so that a rotation is visible.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -17,7 +18,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError, OutputError
+from .errors import InputError, Location, OutputError
 
 MIN_KEY_BYTES = 16
 PROJECT_KEY = Path(".tapps-agents") / "exports" / ".hash-key"
@@ -38,15 +39,16 @@ def key_id(secret: bytes) -> str:
     return hashlib.sha256(b"learnexport key id\0" + secret).hexdigest()[:12]
 
 
-def from_spec(spec: str, base_dir: Path | None = None) -> HashKey:
-    """A key from ``env:NAME`` or ``file:PATH``."""
+def from_spec(spec: str, base_dir: Path | None = None, where: Location | None = None) -> HashKey:
+    """A key from ``env:NAME`` or ``file:PATH`` (``where``: the policy's hash.key, for
+    errors)."""
     kind, _, name = spec.partition(":")
     if kind == "env":
         value = os.environ.get(name)
         if not value:
             raise InputError(f"the hash key variable {name} is not set",
-                             hint=f"export {name}=... (at least {MIN_KEY_BYTES} characters), "
-                             "or give the key in a file with --hash-key-file")
+                             hint=f"set it with: export {name}=... (at least {MIN_KEY_BYTES} characters), "
+                             "or give the key in a file with --hash-key-file", location=where)
         return _checked(value.encode("utf-8"), spec)
     path = Path(name).expanduser()
     if not path.is_absolute() and base_dir is not None:
@@ -85,38 +87,58 @@ def _checked(secret: bytes, source: str) -> HashKey:
 
 
 def create_key_file(path: Path) -> HashKey:
-    """Write a new random key (mode 0600 from the start); refuses to overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a new random key (mode 0600 from the start); refuses to overwrite.
+
+    The key is written whole to a private temporary file beside ``path`` and then linked
+    into place (a link never replaces an existing file), so an interruption, a full disk
+    or a race leaves either no key or the whole key, never an empty or partial one."""
     text = secrets.token_hex(32).encode("ascii")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     except FileExistsError:
         raise OutputError(f"{path}: a key file is already there; not overwritten",
                           hint="delete it first to rotate the key (old hashes will not match)"
                           ) from None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create the key file: {exc.strerror}") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(text + b"\n")
+        raise OutputError(f"{path}: cannot create the key file: {exc.strerror}; no key was "
+                          "written") from None
     return HashKey(text, f"file:{path}")
 
 
 def project_key(project: Path) -> HashKey:
     """The project's key, created on first use."""
     path = project / PROJECT_KEY
-    if not path.exists():
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
         create_key_file(path)
+    except OSError as exc:  # e.g. .tapps-agents/ or exports/ cannot be searched
+        raise InputError(f"{path}: the project's hash key cannot be read "
+                         f"({(exc.strerror or str(exc)).lower()})",
+                         hint="check the permissions of .tapps-agents/exports/, or give a "
+                         "key with --hash-key-file") from None
     return read_key_file(path, source=f"project:{PROJECT_KEY}")
 
 
 def resolve(spec: str | None, base_dir: Path | None, key_file: Path | None = None,
-            project: Path | None = None) -> HashKey | None:
+            project: Path | None = None, where: Location | None = None) -> HashKey | None:
     """The key for a run: ``--hash-key-file``, else the policy's ``hash.key``, else the
     project's own key (created on first use) when there is a project, else none."""
     if key_file is not None:
         return read_key_file(key_file)
     if spec:
-        return from_spec(spec, base_dir)
+        return from_spec(spec, base_dir, where)
     if project is not None:
         return project_key(project)
     return None

@@ -11,6 +11,10 @@ written) when
   code, timestamps with a time of day), except where an allowance names that detector on
   that path. The run's own ``<stamp>.export_timestamp`` is the one built-in allowance.
 
+``check`` returns the findings and the allowances *used*: those that kept a detector
+from firing on some string (with how often and where, as folded paths), so a report can
+show an auditor every exception the run relied on.
+
 A finding names the path and the detector or rule, with a masked preview: the failure
 message never repeats the secret. What ``drop`` removed is not tainted (a dropped field
 may repeat a value legitimately kept elsewhere); the detectors catch a dropped secret
@@ -19,9 +23,10 @@ that resurfaces under another key.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from . import detectors
@@ -34,11 +39,42 @@ MAX_FINDINGS = 20
 
 @dataclass(frozen=True)
 class Allowance:
-    """A detector allowed on the paths matching ``path`` (folded, ``*`` globs)."""
+    """A detector allowed on the paths matching ``path``: a folded path as the leak check
+    shows it (``memory[*].context.file``), where ``[*]`` is any list element and any
+    other ``*`` any run of characters (``export_metadata.*`` is that whole subtree)."""
 
     detector: str
     path: str
     reason: str
+
+    def matches(self, shown: str) -> bool:
+        return _glob(self.path).match(shown) is not None
+
+
+@lru_cache(maxsize=256)
+def _glob(path: str) -> re.Pattern[str]:
+    """``path`` as a regex: ``[*]`` literal, another ``*`` any characters, the rest literal.
+    (fnmatch would read ``[*]`` as a character class, so the path that a finding shows
+    would not match itself.)"""
+    parts = re.split(r"(\[\*\]|\*)", path)
+    return re.compile("".join(
+        re.escape(part) if part not in ("[*]", "*") else (r"\[\*\]" if part == "[*]" else ".*")
+        for part in parts) + r"\Z")
+
+
+@dataclass(frozen=True)
+class AllowanceUse:
+    """An allowance that kept its detector from firing: how often, and where."""
+
+    allowance: Allowance
+    matches: int
+    paths: tuple[str, ...]  # folded paths, sorted
+    builtin: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        a = self.allowance
+        return {"detector": a.detector, "path": a.path, "reason": a.reason,
+                "builtin": self.builtin, "matches": self.matches, "paths": list(self.paths)}
 
 
 @dataclass(frozen=True)
@@ -52,62 +88,138 @@ class Finding:
 
 
 class _Tainted:
-    """Substring search for many hidden values at once: each string is probed at every
-    offset for each distinct length of the hidden values (set lookups, no regex)."""
+    """Substring search for many hidden values at once.
+
+    A regex made of the values' first ``MIN_TAINT`` characters (a trie, so at most that
+    deep) finds, at C speed, each offset where a hidden value may start; only there are
+    the values of that prefix compared (set lookups). Probing every offset in Python for
+    every length instead cost minutes on a 100 MB value, or on many values of many
+    lengths. The regex is built on first use.
+    """
 
     def __init__(self, values: set[str]) -> None:
         self.values = {v for v in values if len(v) >= MIN_TAINT}
-        self.lengths = sorted({len(v) for v in self.values})
+        self._heads: dict[str, list[int]] = {}  # prefix -> the lengths of its values
+        self._scan: re.Pattern[str] | None = None
 
     def find(self, text: str) -> str | None:
-        values, size = self.values, len(text)
-        for length in self.lengths:
-            if length > size:
-                break
-            for start in range(size - length + 1):
+        if not self.values or len(text) < MIN_TAINT:
+            return None
+        if self._scan is None:
+            heads: dict[str, set[int]] = {}
+            for value in self.values:
+                heads.setdefault(value[:MIN_TAINT], set()).add(len(value))
+            self._heads = {head: sorted(lengths) for head, lengths in heads.items()}
+            self._scan = re.compile(_trie(self._heads))
+        values, heads, search = self.values, self._heads, self._scan.search
+        match = search(text)
+        while match is not None:  # every offset where a prefix starts (overlaps included)
+            start = match.start()
+            for length in heads[match.group()]:
                 if text[start:start + length] in values:
                     return text[start:start + length]
+            match = search(text, start + 1)
         return None
 
 
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching exactly ``words`` (all of one short length), as a trie."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+
+    def build(node: dict[str, Any]) -> str:
+        if not node:
+            return ""
+        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items())]
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+    return build(root) or "(?!)"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``check`` found (at most ``MAX_FINDINGS``) and the allowances it relied on."""
+
+    findings: list[Finding]
+    allowances: list[AllowanceUse]
+
+
+class _Uses:
+    """Counts, per allowance, the strings on which it kept its detector from firing."""
+
+    def __init__(self, allowances: list[Allowance], first_builtin: int) -> None:
+        self.allowances, self.first_builtin = allowances, first_builtin
+        self.paths: dict[int, dict[str, int]] = {}
+
+    def note(self, index: int, shown: str) -> None:
+        seen = self.paths.setdefault(index, {})
+        seen[shown] = seen.get(shown, 0) + 1
+
+    def result(self) -> list[AllowanceUse]:
+        return [AllowanceUse(self.allowances[i], sum(self.paths[i].values()),
+                             tuple(sorted(self.paths[i])), builtin=i >= self.first_builtin)
+                for i in sorted(self.paths)]
+
+
 def check(document: Any, *, tainted: set[str], key: bytes | None = None,
-          allow: Sequence[Allowance] = (), stamp: str | None = None) -> list[Finding]:
-    """Every finding in ``document`` (at most ``MAX_FINDINGS``)."""
+          allow: Sequence[Allowance] = (), stamp: str | None = None,
+          produced: frozenset[str] | set[str] = frozenset()) -> CheckResult:
+    """Every finding in ``document`` (at most ``MAX_FINDINGS``), and the allowances used."""
     allowances = list(allow)
     if stamp:
         allowances.append(Allowance("timestamp", f"{stamp}.export_timestamp",
                                     "the export's own creation time"))
+    uses = _Uses(allowances, first_builtin=len(allow))
     hidden = _Tainted(tainted)
     key_text = key.decode("utf-8", "replace") if key else None
     findings: list[Finding] = []
     for path, text in strings(document):
-        finding = _inspect(text, path, hidden, key_text, allowances)
-        if finding is not None:
-            findings.append(finding)
+        found = _inspect(text, path, hidden, key_text, uses, text in produced)
+        if found is not None:
+            findings.append(Finding(_masked_path(path, hidden, key_text), *found))
             if len(findings) >= MAX_FINDINGS:
                 break
-    return findings
+    return CheckResult(findings, uses.result())
 
 
 def _inspect(text: str, path: Path, hidden: _Tainted, key_text: str | None,
-             allowances: list[Allowance]) -> Finding | None:
-    shown = format_path(path)
+             uses: _Uses, made: bool = False) -> tuple[str, str] | None:
+    """What is wrong with ``text`` and a masked preview of it, or None. ``made``: the
+    text is an output of ``hash`` or ``mask`` itself (a keyed digest, a masked value),
+    which may contain a hidden value only by chance (``task_0`` in ``task_09f3…``), so
+    it is not searched for hidden values; the detectors still look at it."""
     if key_text and key_text in text:
-        return Finding(shown, "the hash key", detectors.mask_preview(key_text))
-    value = hidden.find(text) if hidden.values else None
+        return "the hash key", detectors.mask_preview(key_text, keep=0)
+    value = hidden.find(text) if hidden.values and not made else None
     if value is not None:
-        return Finding(shown, "a value the policy hid", detectors.mask_preview(value))
-    names = _active(shown, allowances)
+        return "a value the policy hid", detectors.mask_preview(value)
+    shown = format_path(path)
+    matching = [i for i, a in enumerate(uses.allowances) if a.matches(shown)]
+    allowed = {uses.allowances[i].detector for i in matching}
+    names = tuple(n for n in detectors.LEAK_DEFAULT if n not in allowed)
     hit = detectors.first(text, names)
     if hit is not None:
-        return Finding(shown, f"detector {hit.detector}",
-                       detectors.mask_preview(text[hit.start:hit.end]))
+        return f"detector {hit.detector}", detectors.mask_preview(text[hit.start:hit.end])
+    for i in matching:  # no finding: which allowances did that take?
+        if detectors.first(text, (uses.allowances[i].detector,)) is not None:
+            uses.note(i, shown)
     return None
 
 
-def _active(shown: str, allowances: list[Allowance]) -> tuple[str, ...]:
-    allowed = {a.detector for a in allowances if fnmatch.fnmatchcase(shown, a.path)}
-    return tuple(n for n in detectors.LEAK_DEFAULT if n not in allowed)
+def _masked_path(path: Path, hidden: _Tainted, key_text: str | None) -> str:
+    """The path to show in a finding: a key that is itself sensitive (a secret, a path, a
+    hidden value used as a key) is shown masked, so the message never repeats it."""
+    def sensitive(part: str) -> bool:
+        return bool((key_text and key_text in part) or hidden.find(part)
+                    or detectors.first(part) is not None)
+
+    return format_path(tuple(
+        f"<{detectors.mask_preview(part, keep=0 if key_text and key_text in part else 4)}>"
+        if isinstance(part, str) and part != WILD and sensitive(part) else part
+        for part in path))
 
 
 def strings(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
@@ -125,9 +237,10 @@ def strings(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
             stack.extend(((*here, WILD), item) for item in node)
 
 
-def enforce(document: Any, **kwargs: Any) -> None:
-    """Raise ``LeakError`` when ``check`` finds anything."""
-    findings = check(document, **kwargs)
+def enforce(document: Any, **kwargs: Any) -> list[AllowanceUse]:
+    """Raise ``LeakError`` when ``check`` finds anything; else return the allowances used."""
+    result = check(document, **kwargs)
+    findings = result.findings
     if findings:
         raise LeakError(
             f"the leak check found {len(findings)}{'+' if len(findings) >= MAX_FINDINGS else ''}"
@@ -137,3 +250,4 @@ def enforce(document: Any, **kwargs: Any) -> None:
             "for a path, allow it in the policy with a reason (allow: [{detector, path, "
             "reason}])",
         )
+    return result.allowances

@@ -9,7 +9,7 @@ gets the same checks in the same order, and nothing is written before all have p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import leakcheck, schemacheck
@@ -24,19 +24,20 @@ class RunResult:
     report: Report
     tainted: set[str]
     key: HashKey | None
+    # the allowances (the policy's and the built-in one) that kept a detector from firing
+    allowances: list[leakcheck.AllowanceUse] = field(default_factory=list)
 
 
 def run(policy: Policy, document: Any, *, key: HashKey | None,
-        stamp: Callable[[Report], dict[str, Any]] | None = None,
+        stamp: Callable[[Report, Any], dict[str, Any]] | None = None,
         schema: bool = True, without: Sequence[str] = ()) -> RunResult:
     """Apply ``policy`` to ``document`` and check the result; raises on any failure.
     ``without`` names top-level sections left out of the result (before the checks)."""
-    result = apply_policy(policy, document, key=key.secret if key else None, stamp=stamp)
-    for section in without:
-        if isinstance(result.document, dict):
-            result.document.pop(section, None)
+    result = apply_policy(policy, document, key=key.secret if key else None, stamp=stamp,
+                          without=without)
     if schema and policy.schema:
         schemacheck.check(result.document, policy.schema)
-    leakcheck.enforce(result.document, tainted=result.tainted,
-                      key=key.secret if key else None, allow=policy.allow, stamp=policy.stamp)
-    return RunResult(result.document, result.report, result.tainted, key)
+    allowances = leakcheck.enforce(result.document, tainted=result.tainted,
+                                   key=key.secret if key else None, allow=policy.allow,
+                                   stamp=policy.stamp, produced=result.produced)
+    return RunResult(result.document, result.report, result.tainted, key, allowances)

@@ -23,6 +23,7 @@ from . import schemacheck, yamlsafe
 from .actions import REGISTRY, Action, OptionError
 from .errors import Location, PolicyError, did_you_mean
 from .leakcheck import Allowance
+from .recordplan import RecordPlan, plan
 from .selectors import Selector, SelectorSyntaxError, compile_selector
 
 MAX_POLICY_BYTES = 1_000_000
@@ -39,6 +40,7 @@ class Rule:
     params: Any = field(repr=False, compare=False)  # prepared by the action
     note: str | None = None
     location: Location | None = field(default=None, compare=False)
+    plan: RecordPlan | None = field(default=None, repr=False, compare=False)
 
     @property
     def impl(self) -> Action:
@@ -65,6 +67,7 @@ class Policy:
     source: str = "<policy>"
     sha256: str = ""
     base_dir: FsPath | None = None  # the policy file's folder (for file: keys)
+    where: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -164,10 +167,13 @@ class _Compiler:
                 unknown = p.message.startswith("unknown key")
                 self.problem(p.path, p.message, p.hint, self._rule_id(data, p.path), key=unknown)
         doc = checker.document if not self.found else data
+        self._check_schema_name(doc.get("schema"))
         rules = tuple(self._rules(doc.get("rules") if isinstance(doc.get("rules"), list) else []))
         if self.found:
-            self.found.sort(key=lambda e: (e.location.line or 0) if e.location else 0)
-            raise PolicyProblems(self.found)
+            unique = {(str(e.location), e.rule, e.message): e for e in self.found}
+            found = sorted(unique.values(),
+                           key=lambda e: (e.location.line or 0) if e.location else 0)
+            raise PolicyProblems(found)
         hash_conf = doc.get("hash") or {}
         return Policy(
             id=doc["policy"], version=doc["version"], rules=rules,
@@ -178,7 +184,15 @@ class _Compiler:
             allow=tuple(Allowance(a["detector"], a["path"], a["reason"])
                         for a in doc.get("allow", [])),
             source=self.shown, sha256=sha256, base_dir=self.base_dir,
+            where={name: self.marks.at(tuple(name.split("."))) for name in
+                   ("policy", "unmatched", "schema", "stamp", "hash.key")},
         )
+
+    def _check_schema_name(self, name: Any) -> None:
+        if isinstance(name, str) and name not in schemacheck.schema_names():
+            known = [n for n in schemacheck.schema_names() if n != "policy-1"]
+            self.problem(("schema",), f"unknown schema '{name}'{did_you_mean(name, known)}",
+                         f"name one of: {', '.join(known)}")
 
     @staticmethod
     def _rule_id(data: dict[str, Any], path: tuple[Any, ...]) -> str | None:
@@ -239,7 +253,7 @@ class _Compiler:
             return None
         return Rule(id=rule_id, action=action, select=raw["select"], selector=selector,
                     options=options, params=params, note=raw.get("note"),
-                    location=self.marks.at(here))
+                    location=self.marks.at(here), plan=plan(selector))
 
     def _selector(self, here: tuple[Any, ...], text: str, rule_id: str | None) -> Selector | None:
         try:

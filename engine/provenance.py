@@ -49,7 +49,7 @@ class Stamp:
     filters: Filters = field(default_factory=Filters)
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
 
-    def __call__(self, report: Report) -> dict[str, Any]:
+    def __call__(self, report: Report, result: Any = None) -> dict[str, Any]:
         schema_version = (self.policy.schema or "").removeprefix("export-") or None
         project = _section(self.source, "project")
         sources = _sources(_section(self.source, "collection").get("sources"))
@@ -65,7 +65,7 @@ class Stamp:
             "sources": sources,
             "filters": self.filters.to_metadata(),
             "warnings": warnings(sources, report),
-            "privacy_notice": privacy_notice(self.policy, report),
+            "privacy_notice": privacy_notice(self.policy, report, result),
         }
 
 
@@ -99,18 +99,31 @@ def warnings(sources: dict[str, dict[str, Any]], report: Report) -> list[str]:
     return out
 
 
-def privacy_notice(policy: Policy, report: Report, extra: Sequence[str] = ()) -> str:
-    """What this run did, in counts: never a fixed text."""
+def _rows_at(result: Any, path: tuple[str, ...]) -> int:
+    """How many summary rows the written result holds at an aggregate's ``into``."""
+    node = result
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return len(node) if isinstance(node, list) else int(node is not None)
+
+
+def privacy_notice(policy: Policy, report: Report, result: Any = None,
+                   extra: Sequence[str] = ()) -> str:
+    """What this run did, in counts: never a fixed text. Summary rows are counted in the
+    ``result`` as written (sections left out with --exclude do not count)."""
     treated: dict[str, int] = {}
     aggregated = records = dropped = 0
-    for rule in report.rules:
-        if rule.action in _TREATED and rule.changed:
-            word = _TREATED[rule.action]
-            treated[word] = treated.get(word, 0) + rule.changed
-        if rule.action == "aggregate":
-            aggregated += rule.notes.get("groups", 0)
-            records += rule.notes.get("records", 0)
-        dropped += rule.dropped if rule.action == "drop" else 0
+    for rule, done in zip(policy.rules, report.rules, strict=True):
+        if done.action in _TREATED and done.changed:
+            word = _TREATED[done.action]
+            treated[word] = treated.get(word, 0) + done.changed
+        if done.action == "aggregate":
+            rows = done.notes.get("groups", 0)
+            if result is not None:
+                rows = _rows_at(result, rule.params["into_path"])
+            aggregated += rows
+            records += done.notes.get("records", 0) if rows else 0
+        dropped += done.dropped if done.action == "drop" else 0
     uncovered = sum(report.uncovered.values())
     parts = [f"Anonymized by policy {policy.id} {policy.version} (sha256 {policy.sha256[:12]})."]
     if records:

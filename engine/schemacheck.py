@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -119,14 +119,15 @@ def _describe(error: Any, schema: Any) -> Problem:
     field = str(path[-1]) if path else "document"
     if code == cerr.UNKNOWN_FIELD.code:
         known = _sub_schema(schema, tuple(error.schema_path))
-        choices = sorted(known) if isinstance(known, dict) else []
+        choices = sorted(known) if isinstance(known, Mapping) else []
         return Problem(path, f"unknown key '{field}'{did_you_mean(field, choices)}",
                        f"remove it; allowed here: {', '.join(choices)}" if choices else "remove it")
     if code == cerr.REQUIRED_FIELD.code:
         return Problem(path, f"missing required key '{field}'", "add it")
     if code == cerr.BAD_TYPE.code:
         wanted = " or ".join(constraint) if isinstance(constraint, list) else constraint
-        return Problem(path, f"must be {_article(wanted)}, not {type_name(value)}")
+        return Problem(path, f"must be {_article(wanted)}, not {type_name(value)}",
+                       _TYPE_HINTS.get(str(wanted), f"write {_article(str(wanted))} here"))
     if code == cerr.UNALLOWED_VALUE.code:
         shown = ", ".join(map(str, constraint))
         return Problem(path, f"{value!r} is not allowed{did_you_mean(str(value), map(str, constraint))}",
@@ -137,7 +138,8 @@ def _describe(error: Any, schema: Any) -> Problem:
                        meta.get("hint"))
     if code in (cerr.MIN_VALUE.code, cerr.MAX_VALUE.code):
         word = "at least" if code == cerr.MIN_VALUE.code else "at most"
-        return Problem(path, f"must be {word} {constraint}, not {value!r}")
+        return Problem(path, f"must be {word} {constraint}, not {value!r}",
+                       f"use {constraint} or {'more' if word == 'at least' else 'less'}")
     if code in (cerr.MIN_LENGTH.code, cerr.MAX_LENGTH.code):
         word = "at least" if code == cerr.MIN_LENGTH.code else "at most"
         return Problem(path, f"must have {word} {constraint} items or characters, "
@@ -148,6 +150,15 @@ def _describe(error: Any, schema: Any) -> Problem:
         return Problem(path, "must not be empty")
     message = cerberus.errors.BasicErrorHandler.messages.get(code, "is not valid")
     return Problem(path, message.format(constraint=constraint, value=value, field=field))
+
+
+_TYPE_HINTS = {
+    "string": "quote it if YAML read it as something else, e.g. version: \"1.0.0\"",
+    "dict": "write key: value pairs indented under it",
+    "list": "write the items as a list, one '- item' per line or [a, b]",
+    "integer": "write a whole number without quotes",
+    "boolean": "write true or false without quotes",
+}
 
 
 def _article(word: str) -> str:

@@ -115,6 +115,16 @@ class Selector:
         return _to_value(result)
 
     @property
+    def static_path(self) -> Path | None:
+        """The path when the selector is plain fields only (``a.b.c``), else None."""
+        prefix = self.static_prefix
+        node = self.ast
+        plain = node["type"] == "field" or (
+            node["type"] == "subexpression"
+            and all(child["type"] == "field" for child in node["children"]))
+        return prefix if plain else None
+
+    @property
     def static_prefix(self) -> Path:
         """The leading plain field names (``analytics.agents[*].x`` → analytics, agents):
         every match lies under this path."""
@@ -174,7 +184,11 @@ def _check(node: dict[str, Any]) -> None:
     if kind == "filter_projection":
         _check(children[0])
         _check(children[1])  # children[2] is the condition: full JMESPath
-    elif kind != "slice":
+    elif kind == "slice":
+        if children[2] == 0:
+            raise SelectorSyntaxError("a slice step of 0 names nothing",
+                                      hint="use a step like 1, 2 or -1, e.g. items[::2]")
+    else:
         for child in children:
             _check(child)
 

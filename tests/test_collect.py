@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from learnexport import collect as collect_module
-from learnexport.collect import (
+from learnexport import collector as collect_module
+from learnexport.collector import (
     FIELDS,
     HINT_NO_PROJECT,
     MAX_LINE_BYTES,
@@ -262,7 +262,7 @@ def test_whole_json_nested_too_deep_and_top_level_duplicate(tmp_path: Path) -> N
     _write(root, "memory/memories.json", "[" * 100_000 + "]" * 100_000)
     _write(root, "capabilities/capabilities.json", '{"metrics": [], "metrics": []}')
     sources = collect(root)["collection"]["sources"]
-    assert sources["memory"]["problems"] == ["memories.json: nested too deeply"]
+    assert sources["memory"]["problems"] == ["memories.json line 1 column 2: nested too deeply"]
     assert sources["capabilities"]["problems"] == ['capabilities.json: duplicate key "metrics"']
     assert sources["capabilities"]["status"] == sources["memory"]["status"] == "unreadable"
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from learnexport.collect import FIELDS, check_record, collect
+from learnexport.collector import FIELDS, check_record, collect
 from learnexport.sample import SIZES, SampleInfo, generate
 
 

@@ -72,8 +72,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .aggregate_fold import Group, MetricSpec, compile_expression, fold_records
-from .base import Action, ActionValueError, OptionError, RunContext
+from .aggregate_fold import Accumulator, Group, MetricSpec, compile_expression
+from .base import Action, FoldOutcome, OptionError, RunContext
 
 _METRIC = re.compile(r"\s*(count|sum|mean|min|max|p50|p95|rate)\s*(?:\((.*)\))?\s*\Z", re.S)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -117,30 +117,42 @@ def _expression(option: str, text: str) -> Any:
         raise OptionError(option, f"{text!r} is not a JMESPath expression: {exc}") from None
 
 
-def _fold(matches: list[Any], params: dict[str, Any], ctx: RunContext) -> Any:
-    from ..apply import FoldOutcome  # the engine's type; imported late to avoid a cycle
+class _Aggregation:
+    """Records in, one add at a time; rows out at the end."""
 
-    records: list[Any] = []
-    for match in matches:
-        value = match.value
-        records.extend(value if isinstance(value, list) else [value])
-    rows, suppressed = fold_records(records, params["groups"], params["metric_specs"],
-                                    params.get("min_group_size", 1))
-    if "digits" in params:
-        metric_names = [m.name for m in params["metric_specs"]]
-        for row in rows:
-            for name in metric_names:
-                if isinstance(row[name], float):
-                    row[name] = round(row[name], params["digits"])
-    notes = {"records": len(records), "groups": len(rows),
-             "suppressed_groups": suppressed[0], "suppressed_records": suppressed[1]}
-    writes = []
-    if params["groups"]:
-        writes.append((params["into_path"], rows))
-    elif rows:
-        writes.append((params["into_path"], rows[0]))
-    return FoldOutcome(writes=writes, drop_sources=not params.get("keep_source", False),
-                       notes=notes)
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.drop_sources = not params.get("keep_source", False)
+        self.acc = Accumulator(params["groups"], params["metric_specs"])
+
+    def add(self, value: Any) -> None:
+        if type(value) is list:
+            for record in value:
+                self.acc.add(record)
+        else:
+            self.acc.add(value)
+
+    def finish(self) -> FoldOutcome:
+        params = self.params
+        rows, (suppressed, lost) = self.acc.finish(params.get("min_group_size", 1))
+        digits = params.get("digits")
+        if digits is not None:
+            for row in rows:
+                for spec in params["metric_specs"]:
+                    if isinstance(row[spec.name], float):
+                        row[spec.name] = round(row[spec.name], digits)
+        notes = {"records": self.acc.seen, "groups": len(rows),
+                 "suppressed_groups": suppressed, "suppressed_records": lost}
+        writes = []
+        if params["groups"]:
+            writes.append((params["into_path"], rows))
+        elif rows:
+            writes.append((params["into_path"], rows[0]))
+        return FoldOutcome(writes=writes, notes=notes)
+
+
+def _fold(params: dict[str, Any], ctx: RunContext) -> _Aggregation:
+    return _Aggregation(params)
 
 
 ACTION = Action(

@@ -10,16 +10,18 @@ from __future__ import annotations
 import math
 import re
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jmespath
 import jmespath.exceptions
+import jmespath.visitor
 
 from .base import ActionValueError, compact_json, type_name
 
 Getter = Callable[[dict[str, Any]], Any]
+_INTERPRETER = jmespath.visitor.TreeInterpreter()
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -33,9 +35,13 @@ def compile_expression(text: str) -> Getter:
     except jmespath.exceptions.JMESPathError as exc:
         raise ValueError(str(exc).splitlines()[0]) from None
 
+    tree, visit = compiled.parsed, _INTERPRETER.visit
+
     def search(record: Any) -> Any:
+        # one interpreter for every record: jmespath's own search() builds a new one per
+        # call, with reference cycles that pile up while the cyclic collector is paused
         try:
-            return compiled.search(record)
+            return visit(tree, record)
         except jmespath.exceptions.JMESPathError as exc:
             raise ActionValueError(f"{text!r} failed on a record: "
                                    f"{str(exc).splitlines()[0]}",
@@ -72,41 +78,119 @@ class _Cell:
         self.values: array[float] | None = array("d") if keep_values else None
 
 
-def _values(spec: MetricSpec, record: dict[str, Any]) -> Iterable[Any]:
-    assert spec.get is not None
-    value = spec.get(record)
-    if value is None:
-        return ()
-    return [v for v in value if v is not None] if isinstance(value, list) else (value,)
+Feed = Callable[[_Cell, Any, int], None]
+Take = Callable[["MetricSpec", _Cell, Any, int], None]
+
+
+def _feeder(spec: MetricSpec) -> Feed | None:
+    """The per-record step of one metric, specialized to its kind (the hot loop of every
+    aggregate: no dispatch on the kind per record)."""
+    get = spec.get
+    if get is None:
+        return None
+    if spec.kind == "count":
+        def count(cell: _Cell, record: Any, index: int) -> None:
+            cell.count += not _is_false(get(record))
+        return count
+    take = _TAKERS[spec.kind]
+
+    def feed(cell: _Cell, record: Any, index: int) -> None:
+        value = get(record)
+        if value is None:
+            return
+        if type(value) is list:
+            for item in value:
+                if item is not None:
+                    take(spec, cell, item, index)
+        else:
+            take(spec, cell, value, index)
+
+    return feed
+
+
+def _number(spec: MetricSpec, value: Any, index: int) -> float:
+    kind = type(value)
+    if kind is int or (kind is float and value - value == 0.0):
+        return value  # type: ignore[no-any-return]
+    raise ActionValueError(f"metric {spec.name}: {spec.kind} needs numbers, and record "
+                           f"{index} has {type_name(value)}",
+                           hint="use rate(x) for booleans, or fix the records' types")
+
+
+def _take_sum(spec: MetricSpec, cell: _Cell, value: Any, index: int) -> None:
+    cell.total += _number(spec, value, index)
+    cell.count += 1
+
+
+def _take_min(spec: MetricSpec, cell: _Cell, value: Any, index: int) -> None:
+    number = _number(spec, value, index)
+    cell.count += 1
+    if number < cell.low:
+        cell.low = number
+
+
+def _take_max(spec: MetricSpec, cell: _Cell, value: Any, index: int) -> None:
+    number = _number(spec, value, index)
+    cell.count += 1
+    if number > cell.high:
+        cell.high = number
+
+
+def _take_all(spec: MetricSpec, cell: _Cell, value: Any, index: int) -> None:
+    cell.values.append(_number(spec, value, index))  # type: ignore[union-attr]
+    cell.count += 1
+
+
+def _take_rate(spec: MetricSpec, cell: _Cell, value: Any, index: int) -> None:
+    if type(value) is not bool:
+        raise ActionValueError(f"metric {spec.name}: rate needs booleans, and record "
+                               f"{index} has {type_name(value)} {value!r:.40}",
+                               hint="use mean(x) for numbers")
+    cell.count += 1
+    cell.trues += value
+
+
+_TAKERS: dict[str, Take] = {"sum": _take_sum, "mean": _take_sum, "min": _take_min,
+                            "max": _take_max, "p50": _take_all, "p95": _take_all,
+                            "rate": _take_rate}
 
 
 class Accumulator:
+    """Records in, one ``add`` at a time; rows out at ``finish``."""
+
     def __init__(self, groups: tuple[Group, ...], metrics: tuple[MetricSpec, ...]) -> None:
         self.groups = groups
         self.metrics = metrics
-        self.rows: dict[Any, tuple[list[Any], int, list[_Cell]]] = {}
+        self.getters = tuple(g.get for g in groups)
+        self.feeds = tuple((i, f) for i, m in enumerate(metrics)
+                           if (f := _feeder(m)) is not None)
+        self.keep_values = tuple(m.kind in ("p50", "p95") for m in metrics)
+        self.rows: dict[Any, list[Any]] = {}  # key -> [group values, size, cells]
         self.seen = 0
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: Any) -> None:
+        index = self.seen
         self.seen += 1
-        values = [g.get(record) for g in self.groups]
-        key = tuple(v if isinstance(v, str | int | float | bool) or v is None
-                    else compact_json(v) for v in values)
-        entry = self.rows.get(key)
+        values = tuple([get(record) for get in self.getters])
+        key: Any = values
+        try:
+            entry = self.rows.get(key)
+        except TypeError:  # a list or object as a group value: grouped by its JSON text
+            key = _hashable(values)
+            entry = self.rows.get(key)
         if entry is None:
-            cells = [_Cell(m.kind in ("p50", "p95")) for m in self.metrics]
-            entry = (values, 0, cells)
-        self.rows[key] = (entry[0], entry[1] + 1, entry[2])
-        for spec, cell in zip(self.metrics, entry[2], strict=True):
-            if spec.get is None:
-                continue
-            if spec.kind == "count":
-                cell.count += not _is_false(spec.get(record))
-                continue
-            for value in _values(spec, record):
-                _feed(spec, cell, value, self.seen)
+            entry = self.rows[key] = [list(values), 0,
+                                      [_Cell(keep) for keep in self.keep_values]]
+        entry[1] += 1
+        cells = entry[2]
+        for position, feed in self.feeds:
+            feed(cells[position], record, index)
 
-    def result(self, min_group_size: int) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+    def finish(self, min_group_size: int) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+        """The rows (sorted by group values) and (suppressed groups, their records). With
+        no group_by there is one row, even over no records (its metrics then null)."""
+        if not self.groups and not self.rows:
+            self.rows[()] = [[], 0, [_Cell(keep) for keep in self.keep_values]]
         rows, suppressed, lost = [], 0, 0
         for key in sorted(self.rows, key=_sort_key):
             values, size, cells = self.rows[key]
@@ -122,38 +206,8 @@ class Accumulator:
         return rows, (suppressed, lost)
 
 
-def fold_records(records: Iterable[dict[str, Any]], groups: tuple[Group, ...],
-                 metrics: tuple[MetricSpec, ...],
-                 min_group_size: int) -> tuple[list[dict[str, Any]], tuple[int, int]]:
-    acc = Accumulator(groups, metrics)
-    for record in records:
-        acc.add(record)
-    if not groups and acc.seen == 0:
-        return [], (0, 0)
-    if not groups and not acc.rows:
-        acc.rows[()] = ([], 0, [_Cell(m.kind in ("p50", "p95")) for m in metrics])
-    return acc.result(min_group_size)
-
-
-def _feed(spec: MetricSpec, cell: _Cell, value: Any, index: int) -> None:
-    if spec.kind == "rate":
-        if not isinstance(value, bool):
-            raise ActionValueError(f"metric {spec.name}: rate needs booleans, and record "
-                                   f"{index - 1} has {type_name(value)} {value!r:.40}",
-                                   hint="use mean(x) for numbers")
-        cell.count += 1
-        cell.trues += value
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ActionValueError(f"metric {spec.name}: {spec.kind} needs numbers, and record "
-                               f"{index - 1} has {type_name(value)}",
-                               hint="use rate(x) for booleans, or fix the records' types")
-    cell.count += 1
-    cell.total += value
-    cell.low = min(cell.low, value)
-    cell.high = max(cell.high, value)
-    if cell.values is not None:
-        cell.values.append(value)
+def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(compact_json(v) if isinstance(v, list | dict) else v for v in values)
 
 
 def _is_false(value: Any) -> bool:

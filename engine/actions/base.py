@@ -7,8 +7,9 @@ options agree), and either
 
 * ``transform(value, params, ctx)``: a pure function from the matched value to its new
   value, or ``DROP`` to remove it; or
-* ``fold(matches, params, ctx)``: for actions that combine many locations into one
-  result (``aggregate``).
+* ``fold(params, ctx)``: for actions that combine many locations into one result
+  (``aggregate``): returns a ``Folder`` that is fed every matched value (``add``), one
+  at a time, so that a stream of records is never held whole, then ``finish``es.
 
 The module docstring is the action's reference page; ``docs/policy-reference.md`` is
 generated from it and every example in it is run by the test suite.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 class _Drop:
@@ -61,13 +62,13 @@ class RunContext:
     """What an action may use while it runs: the hash key and the taint log.
 
     ``taint(text)`` records a value the policy hid (the leak check later makes sure it
-    appears nowhere in the output). ``emit(path, value)`` is for folding actions that write
-    a result elsewhere in the document.
+    appears nowhere in the output).
     """
 
     key: bytes | None = None
     hash_length: int = 16
     tainted: set[str] = field(default_factory=set)
+    produced: set[str] = field(default_factory=set)  # hash and mask outputs (see leakcheck)
     stats: dict[str, int] = field(default_factory=dict)
 
     def taint(self, value: Any) -> None:
@@ -91,6 +92,23 @@ Transform = Callable[[Any, Any, RunContext], Any]
 
 
 @dataclass(frozen=True)
+class FoldOutcome:
+    """What a folding action asks of the engine: values to write (at paths), and notes
+    for the report (counts only)."""
+
+    writes: list[tuple[tuple[str, ...], Any]]
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+class Folder(Protocol):
+    drop_sources: bool  # remove the matched locations after folding them
+
+    def add(self, value: Any) -> None: ...
+
+    def finish(self) -> FoldOutcome: ...
+
+
+@dataclass(frozen=True)
 class Action:
     """One action a rule can name."""
 
@@ -99,7 +117,7 @@ class Action:
     treatment: str  # what explain says of a value this action treats, e.g. "hashed"
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     transform: Transform | None = None
-    fold: Callable[..., Any] | None = None
+    fold: Callable[[Any, RunContext], Folder] | None = None
     prepare: Callable[[dict[str, Any]], Any] = dict
     doc: str = ""
 

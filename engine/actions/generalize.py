@@ -110,7 +110,7 @@ def _prepare(options: dict[str, Any]) -> dict[str, Any]:
             raise OptionError(name, f"'{name}' does not apply to as: {kind}")
     if needed and needed not in options:
         raise OptionError(needed, f"as: {kind} needs '{needed}'",
-                          hint="bounds: [1, 5, 10]" if kind == "bucket" else "allow: [a, b]")
+                          hint="add bounds: [1, 5, 10]" if kind == "bucket" else "add allow: [a, b]")
     bounds = options.get("bounds")
     if bounds is not None and any(b >= c for b, c in zip(bounds, bounds[1:], strict=False)):
         raise OptionError("bounds", "bounds must be strictly increasing")

@@ -52,7 +52,9 @@ def _hash(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
         )
     ctx.taint(value)
     length = params.get("length") or ctx.hash_length
-    return params.get("prefix", "") + digest(ctx.key, value, length)
+    out = params.get("prefix", "") + digest(ctx.key, value, length)
+    ctx.produced.add(out)
+    return out
 
 
 ACTION = Action(

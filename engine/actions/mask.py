@@ -39,7 +39,9 @@ def _mask(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
     keep = params["keep_last"]
     shown = text[-keep:] if 0 < keep < len(text) else ""
     ctx.taint(text)
-    return params["char"] * (len(text) - len(shown)) + shown
+    out = params["char"] * (len(text) - len(shown)) + shown
+    ctx.produced.add(out)
+    return out
 
 
 ACTION = Action(

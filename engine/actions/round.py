@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -73,7 +74,7 @@ def _prepare(options: dict[str, Any]) -> dict[str, Any]:
             None,
             "round needs exactly one of digits, step and to"
             + (f"; it has {', '.join(given)}" if given else ""),
-            hint="digits: 2 for numbers, step: 5 for multiples, to: day for timestamps",
+            hint="write digits: 2 for numbers, step: 5 for multiples, or to: day for timestamps",
         )
     params = dict(options)
     if "step" in params:
@@ -92,7 +93,35 @@ def parse_timestamp(value: str) -> dt.datetime | None:
         return None
 
 
+# The shape the framework writes (and most ISO 8601 text): checked by one regex, with
+# each distinct day validated once, instead of a full parse per value.
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d"
+                  r"(?:\.\d{1,6})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?").fullmatch
+_DAYS: dict[str, dt.date | None] = {}
+
+
+def _day(text: str) -> dt.date | None:
+    day = _DAYS.get(text)
+    if day is None and text not in _DAYS:
+        try:
+            day = dt.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if len(_DAYS) < 100_000:
+            _DAYS[text] = day
+    return day
+
+
 def round_timestamp(value: str, unit: str) -> str | None:
+    if unit != "hour" and _ISO(value) is not None:
+        day = _day(value[:10])
+        if day is None:
+            return None
+        if unit == "day":
+            return value[:10]
+        if unit == "week":
+            return (day - dt.timedelta(days=day.weekday())).isoformat()
+        return value[:7]
     stamp = parse_timestamp(value)
     if stamp is None:
         return None

@@ -25,8 +25,10 @@ from typing import Any, BinaryIO
 
 import yaml
 from learnexport.errors import InputError, Location
+from learnexport.streams import ArrayReader, RecordStream, fast_loads, materialize
 
-__all__ = ["FIELDS", "MAX_LINE_BYTES", "SOURCE_PATHS", "check_record", "collect", "iter_jsonl"]
+__all__ = ["FIELDS", "MAX_LINE_BYTES", "SOURCE_PATHS", "check_record", "collect", "iter_json_array",
+           "iter_jsonl"]
 
 MIB = 1024 * 1024
 MAX_LINE_BYTES = 8 * MIB  # a longer JSON line is skipped, never read whole
@@ -204,6 +206,19 @@ def _open_source(path: Path, root: Path | None) -> BinaryIO:
     return os.fdopen(fd, "rb", buffering=MIB)
 
 
+def _present(path: str | os.PathLike[str]) -> bool:
+    """False only when nothing is there. A path that cannot even be looked at (a folder on
+    the way is unreadable) counts as present, so that reading it reports "permission
+    denied" (unreadable) instead of "not found" (``os.path.lexists`` says False for both)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _os_problem(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
@@ -283,7 +298,10 @@ def iter_jsonl(
                     continue
                 if raw.isspace():
                     continue
-                record, problem = _parse_line(decoder, raw, number == 1)
+                record = fast_loads(raw)
+                problem = None
+                if record is None:
+                    record, problem = _parse_line(decoder, raw, number == 1)
                 if problem is None:
                     problem = check_record(record, fields or {})
                 if problem is None:
@@ -292,6 +310,47 @@ def iter_jsonl(
                     notes.add(f" line {number}", problem)
         except OSError as exc:
             notes.add("", f"read failed: {_os_problem(exc)}")
+    notes.close()
+
+
+def iter_json_array(
+    path: Path,
+    problems: list[str],
+    *,
+    fields: Mapping[str, tuple[type, ...]],
+    root: Path | None = None,
+) -> Iterator[dict]:
+    """Yield the elements of a file holding one JSON array, one at a time, without reading
+    the file whole. A bad element is skipped (``"<file> [i]: <why>"``); damage to the JSON
+    itself stops the file there (``"<file> line L column C: not JSON (...)"``), keeping the
+    records before it. Raises InputError, its message naming the file, when the file
+    cannot be opened, holds no array, or is damaged before its first element."""
+    name = Path(path).name
+    notes, strict = _Notes(problems, f"{name} "), _StrictJSON()
+    try:
+        fh = _open_source(Path(path), root)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc.message}") from None
+    with fh:
+        index = -1
+        try:
+            for value, where, problem in ArrayReader(fh, MAX_LINE_BYTES).elements():
+                index += 1
+                if value is None:
+                    text = f"{name}{' ' if where else ''}{where}: {problem}"
+                    if index == 0:
+                        raise InputError(text)
+                    problems.append(f"{text}; the records after it were skipped")
+                    break
+                if problem == "strict":
+                    value, problem = _parse_line(strict, value.encode("utf-8"), False)
+                problem = problem or check_record(value, fields)
+                if problem is None:
+                    yield value
+                else:
+                    notes.add(f"[{index}]", problem)
+        except OSError as exc:
+            problems.append(f"{name}: read failed: {_os_problem(exc)}")
     notes.close()
 
 
@@ -348,7 +407,7 @@ class _Run:
     def whole_json(self, name: str) -> tuple[Any, dict[str, Any]]:
         """A whole-JSON source's value (None when missing or unreadable) and its entry."""
         entry, path = self.source(name), self.path(name)
-        if not os.path.lexists(path):
+        if not _present(path):
             entry["status"] = "missing"
             return None, entry
         try:
@@ -402,47 +461,52 @@ class _Run:
         result["metrics"] = self.keep("capabilities", metrics, entry, "capabilities.json metrics")
         return result
 
-    def json_array(self, name: str) -> list:
-        value, entry = self.whole_json(name)
-        if value is None:
-            return []
-        if type(value) is not list:
-            entry["status"] = "unreadable"
-            entry["problems"].append(
-                f"{self.path(name).name}: not a JSON array ({_json_name(value)})"
-            )
-            return []
-        return self.keep(name, value, entry, f"{self.path(name).name} ")
-
-    def _records(self, name: str, paths: list[Path], entry: dict[str, Any]) -> tuple[list, int]:
-        """Records of ``paths`` in order; and how many of the files could not be opened."""
-        records: list = []
-        failed = 0
-        for path in paths:
-            try:
-                for record in iter_jsonl(
-                    path, entry["problems"], fields=FIELDS[name], root=self.root
-                ):
-                    records.append(record)
-                    if self.progress is not None and len(records) % PROGRESS_EVERY == 0:
-                        self.progress(name, len(records))
-            except InputError as exc:
-                entry["problems"].append(f"{path.name}: {exc.message}")
-                failed += 1
-        self.done(name, len(records))
-        return records, failed
-
-    def jsonl(self, name: str) -> list:
+    def json_array(self, name: str) -> RecordStream | list:
+        """A JSON-array source as a stream (an empty list when the file is missing)."""
         entry, path = self.source(name), self.path(name)
-        if not os.path.lexists(path):
+        if not _present(path):
             entry["status"] = "missing"
             return []
-        records, failed = self._records(name, [path], entry)
-        if failed:
-            entry["status"] = "unreadable"
-        return records
 
-    def history(self, name: str, prefix: str) -> list:
+        def read() -> Iterator[dict]:
+            entry["problems"], entry["status"] = [], "ok"
+            try:
+                yield from iter_json_array(path, entry["problems"], fields=FIELDS[name],
+                                           root=self.root)
+            except InputError as exc:
+                entry["problems"].append(exc.message)
+                entry["status"] = "ok" if exc.message.endswith(": empty file") else "unreadable"
+
+        return RecordStream(name, entry, read, self.progress)
+
+    def jsonl(self, name: str) -> RecordStream | list:
+        entry, path = self.source(name), self.path(name)
+        if not _present(path):
+            entry["status"] = "missing"
+            return []
+        return self._stream(name, [path], entry)
+
+    def _stream(self, name: str, paths: list[Path], entry: dict[str, Any],
+                listing: tuple[str, ...] = ()) -> RecordStream:
+        """A stream over the JSON-lines ``paths`` in order; unreadable when none opens.
+        ``listing``: problems found when the files were listed, kept for every pass."""
+
+        def read() -> Iterator[dict]:
+            entry["problems"], entry["status"] = list(listing), "ok"
+            failed = 0
+            for path in paths:
+                try:
+                    yield from iter_jsonl(path, entry["problems"], fields=FIELDS[name],
+                                          root=self.root)
+                except InputError as exc:
+                    entry["problems"].append(f"{path.name}: {exc.message}")
+                    failed += 1
+            if failed == len(paths):
+                entry["status"] = "unreadable"
+
+        return RecordStream(name, entry, read, self.progress)
+
+    def history(self, name: str, prefix: str) -> RecordStream | list:
         """All ``<prefix>-YYYY-MM-DD.jsonl`` files in date order, records concatenated."""
         entry = self.source(name)
         folder = self.root / ".tapps-agents" / "analytics" / "history"
@@ -450,14 +514,11 @@ class _Run:
         if status != "ok":
             entry["status"] = status
             return []
-        records, failed = self._records(name, paths, entry)
-        if failed == len(paths):
-            entry["status"] = "unreadable"
-        return records
+        return self._stream(name, paths, entry, listing=tuple(entry["problems"]))
 
     def framework_version(self) -> str | None:
         entry, path = self.source("config"), self.path("config")
-        if not os.path.lexists(path):
+        if not _present(path):
             entry["status"] = "missing"
             return None
         data, problem = _read_config(path, self.root)
@@ -483,7 +544,7 @@ def _history_files(
     folder: Path, prefix: str, root: Path, problems: list[str]
 ) -> tuple[list[Path], str]:
     """The day files of one kind sorted by the date in their name, and the source status."""
-    if not os.path.lexists(folder):
+    if not _present(folder):
         return [], "missing"
     real = Path(os.path.realpath(folder))
     if not real.is_relative_to(root):
@@ -566,24 +627,37 @@ def _warnings(sources: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def collect(
-    project: Path | str = ".", *, progress: Callable[[str, int], None] | None = None
+    project: Path | str = ".", *, progress: Callable[[str, int], None] | None = None,
+    lazy: bool = False,
 ) -> dict:
     """The collected document of ``project`` (a folder holding ``.tapps-agents/``).
 
     ``progress(source_name, records_so_far)`` is called every 10,000 records and at the end
-    of each source. Raises InputError when ``project`` is not a folder with ``.tapps-agents/``.
+    of each source. With ``lazy``, the record sources (patterns, memory, analytics and the
+    learning logs) are ``RecordStream``s read only when iterated, and each source's counts,
+    problems and ``collection.warnings`` are filled in as the streams are read. Raises
+    InputError when ``project`` is not a folder with ``.tapps-agents/``.
     """
     root = _project_root(project)
     run = _Run(root, progress)
-    with _gc_paused():
-        document = _document(root, run)
+    document = _document(root, run)
     sources = {name: run.sources[name] for name in SOURCE_PATHS}
     document["collection"] = {
         "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sources": sources,
-        "warnings": _warnings(sources),
+        "warnings": [],
     }
+    if not lazy:
+        with _gc_paused():
+            materialize(document)
+        document["collection"]["warnings"] = _warnings(sources)
     return document
+
+
+def warnings_of(document: dict[str, Any]) -> list[str]:
+    """One line per missing or unreadable source, or source with problems (for a lazy
+    document, call it after the streams were read)."""
+    return _warnings(document["collection"]["sources"])
 
 
 @contextmanager

@@ -1,0 +1,241 @@
+"""Record streams: sources read one record at a time, never held whole.
+
+A ``RecordStream`` stands in the collected document where a list of records would be.
+Iterating it reads its files again from the start (JSON lines, or a JSON array parsed
+element by element), yields each record that passes the collector's checks, and, when a
+pass completes, writes the source's record count, status and problems into its entry of
+``collection.sources``. The engine folds streams record by record (see ``streaming``);
+``list(stream)`` materializes one where a whole list is needed.
+
+Parsing is fast and still strict: orjson parses each record (it refuses NaN, Infinity and
+out-of-range numbers); duplicate keys, which orjson would silently merge, are caught by
+comparing the keys parsed with the ``":`` separators in the raw text, and any record that
+fails either check is parsed again by the collector's strict decoder for the exact problem.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+import orjson
+
+MIB = 1024 * 1024
+CHUNK = MIB
+_WS = " \t\r\n"
+_KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
+
+
+def count_keys(value: Any) -> int:
+    """The number of object keys in ``value``, nested ones included (iterative); -1 when
+    a float is so large that orjson may have turned a long integer into it."""
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        items = item.values() if type(item) is dict else item
+        if type(item) is dict:
+            total += len(item)
+        for inner in items:
+            kind = type(inner)
+            if kind is dict or kind is list:
+                stack.append(inner)
+            elif kind is float and not -9.2e18 < inner < 9.2e18:
+                return -1
+    return total
+
+
+def fast_loads(raw: bytes) -> Any | None:
+    """The record in ``raw`` when orjson parses it and no key can have been lost to a
+    duplicate (nor an integer beyond 64 bits turned into a float); None when the strict
+    decoder must look (for the exact value, or the exact problem)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) in (dict, list) and raw.count(b'":') != count_keys(value):
+        return None
+    return value
+
+
+class RecordStream:
+    """A re-iterable, lazily read list of records of one source."""
+
+    def __init__(self, name: str, entry: dict[str, Any], reader: Callable[[], Iterator[Any]],
+                 progress: Callable[[str, int], None] | None = None) -> None:
+        self.name = name
+        self.entry = entry  # the source's entry in collection.sources (its reader updates
+        self._reader = reader  # problems and status; a completed pass sets the count)
+        self.progress = progress
+
+    def __iter__(self) -> Iterator[Any]:
+        count = 0
+        tick = self.progress
+        for record in self._reader():
+            count += 1
+            if tick is not None and count % 10_000 == 0:
+                tick(self.name, count)
+            yield record
+        self.entry["records"] = count
+        if tick is not None:
+            tick(self.name, count)
+
+    def __repr__(self) -> str:
+        return f"RecordStream({self.name!r})"
+
+
+def materialize(value: Any) -> Any:
+    """Replace every stream inside ``value`` (objects and lists) by the list it reads."""
+    if isinstance(value, RecordStream):
+        return list(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list | RecordStream):
+                value[key] = materialize(item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list | RecordStream):
+                value[index] = materialize(item)
+    return value
+
+
+class ArrayReader:
+    """The elements of a JSON array read from a binary file in chunks.
+
+    ``elements()`` yields ``(value, where, problem)``: a parsed element with problem None
+    (and no ``where``: counting lines costs, and is only needed for a problem);
+    its raw text with problem ``"strict"`` when a duplicate key or a non-finite number may
+    hide in it (the caller decodes it strictly); or None and the problem at the first
+    damage, where parsing stops (the elements before it are kept). An element longer than
+    ``limit`` characters stops the file too.
+    """
+
+    def __init__(self, fh: BinaryIO, limit: int) -> None:
+        self.fh = fh
+        self.limit = limit
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf = ""
+        self.pos = 0
+        self.line = 1  # line number of buf[0]
+        self.eof = False
+        self.offset = 0  # bytes read so far
+        self.json = json.JSONDecoder()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.fh.read(CHUNK)
+        try:
+            text = self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            byte = chunk[exc.start] if exc.start < len(chunk) else 0
+            raise _Damage(f"not UTF-8 (byte 0x{byte:02x} at offset "
+                          f"{self.offset + exc.start})") from None
+        self.offset += len(chunk)
+        if not chunk:
+            self.eof = True
+            self.buf += text
+            return False
+        consumed = self.buf[: self.pos]
+        self.line += consumed.count("\n")
+        self.buf = self.buf[self.pos:] + text
+        self.pos = 0
+        return True
+
+    def _skip_ws(self) -> str:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WS:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def where(self, pos: int | None = None) -> str:
+        at = self.pos if pos is None else pos
+        before = self.buf[:at]
+        line = self.line + before.count("\n")
+        column = at - (before.rfind("\n") + 1) + 1
+        return f"line {line} column {column}"
+
+    def elements(self) -> Iterator[tuple[Any, str, str | None]]:
+        try:
+            yield from self._elements()
+        except _Damage as damage:
+            yield None, "", str(damage)
+
+    def _elements(self) -> Iterator[tuple[Any, str, str | None]]:
+        first = self._skip_ws()
+        if first != "[":
+            kind = _KINDS.get(first, "a number" if first in "-0123456789" else "not JSON")
+            yield None, "", ("empty file" if first == "" else f"not a JSON array ({kind})")
+            return
+        self.pos += 1
+        expect_value = True
+        while True:
+            char = self._skip_ws()
+            if char == "]" and (not expect_value or self._empty_so_far()):
+                self.pos += 1
+                if self._skip_ws() != "":
+                    yield None, self.where(), "not JSON (extra data after the array)"
+                return
+            if char == "" or (expect_value and char in ",]") or (not expect_value and char != ","):
+                yield None, self.where(), ("not JSON (unexpected end of file)" if char == ""
+                                           else f"not JSON (unexpected {char!r})")
+                return
+            if not expect_value:
+                self.pos += 1
+                expect_value = True
+                continue
+            item = self._element()
+            yield item
+            if item[0] is None:  # damage: the rest of the file cannot be trusted
+                return
+            expect_value = False
+
+    def _empty_so_far(self) -> bool:
+        return self.buf[: self.pos].rstrip(_WS).endswith("[")
+
+    def _element(self) -> tuple[Any, str, str | None]:
+        start = self.pos
+        while True:
+            try:
+                value, end = self.json.raw_decode(self.buf, self.pos)
+                cut = end >= len(self.buf)  # a value ending with the buffer may go on
+            except json.JSONDecodeError as exc:
+                # near the end of the buffer the element may just be cut by the chunk
+                cut = exc.pos >= len(self.buf) - 16 or "Unterminated" in exc.msg
+                if not (cut and len(self.buf) - start < self.limit and self._more()):
+                    return None, self.where(exc.pos), f"not JSON ({exc.msg})"
+                start = self.pos
+                continue
+            except RecursionError:
+                return None, self.where(start), "nested too deeply"
+            if cut and len(self.buf) - start < self.limit and self._more():
+                start = self.pos
+                continue
+            text = self.buf[start:end]
+            self.pos = end
+            if text.count('":') != count_keys(value) or _non_finite(value):
+                return text, self.where(start), "strict"  # the caller decodes it strictly
+            return value, "", None
+
+
+class _Damage(ValueError):
+    """Bytes that cannot be read as text: the file stops here."""
+
+
+def _non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if item - item != 0.0:
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False

@@ -1,0 +1,352 @@
+"""``learnexport apply`` and ``learnexport key`` through the installed command."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from learnexport import schemacheck
+from learnexport.errors import SchemaCheckError
+from learnexport.keys import key_id
+from learnexport.paths import leaves
+
+REPO = Path(__file__).resolve().parent.parent
+_VENV_COMMAND = REPO / ".venv" / "bin" / "learnexport"
+COMMAND = str(_VENV_COMMAND) if _VENV_COMMAND.exists() else shutil.which("learnexport")
+
+POLICY = """\
+policy: cli-test
+version: 1.2.3
+unmatched: drop
+rules:
+  - id: ids
+    select: memory[*].task_id
+    action: hash
+  - id: day
+    select: memory[*].timestamp
+    action: round
+    to: day
+  - id: outcome
+    select: memory[*].outcome
+    action: keep
+"""
+DOC: dict[str, Any] = {
+    "memory": [
+        {"task_id": "task_1", "timestamp": "2025-12-18T21:34:06+00:00", "outcome": "success",
+         "command": "review /home/ann/acme/x.py"},
+        {"task_id": "task_2", "timestamp": "2025-12-19T09:02:11", "outcome": "failure",
+         "command": "mail ann@acme.io"},
+    ],
+    "project": {"root": "/home/ann/acme"},
+}
+KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def digest(text: str) -> str:
+    return hmac.new(KEY.encode(), text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+EXPECTED = {
+    "memory": [
+        {"task_id": digest("task_1"), "timestamp": "2025-12-18", "outcome": "success"},
+        {"task_id": digest("task_2"), "timestamp": "2025-12-19", "outcome": "failure"},
+    ]
+}
+
+
+def run(folder: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    assert COMMAND, "the learnexport command is not installed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNEXPORT_")}
+    return subprocess.run([COMMAND, *args], cwd=folder, env=env, input=stdin,
+                          capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    (tmp_path / "p.yaml").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "d.json").write_text(json.dumps(DOC), encoding="utf-8")
+    key = tmp_path / "k.key"
+    key.write_text(KEY + "\n", encoding="ascii")
+    key.chmod(0o600)
+    return tmp_path
+
+
+APPLY = ("apply", "--policy", "p.yaml", "--hash-key-file", "k.key")
+PRETTY = (json.dumps(EXPECTED, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def listing(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+# ---- where the result goes ----------------------------------------------------------------
+
+def test_apply_to_stdout(work: Path) -> None:
+    done = run(work, *APPLY, "d.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    assert json.loads(done.stdout) == EXPECTED
+    assert done.stdout == PRETTY
+
+
+def test_apply_to_a_file_writes_the_same_bytes_atomically(work: Path) -> None:
+    done = run(work, *APPLY, "d.json", "-o", "out.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b""
+    assert (work / "out.json").read_bytes() == PRETTY
+    assert listing(work) == {"p.yaml", "d.json", "k.key", "out.json"}  # no .part left
+
+
+def test_apply_replaces_an_existing_output_whole(work: Path) -> None:
+    (work / "out.json").write_text("x" * 100_000, encoding="utf-8")
+    assert run(work, *APPLY, "d.json", "-o", "out.json").returncode == 0
+    assert json.loads((work / "out.json").read_text("utf-8")) == EXPECTED
+
+
+def test_a_failed_run_leaves_an_existing_output_untouched(work: Path) -> None:
+    (work / "out.json").write_text('{"old": true}\n', encoding="utf-8")
+    (work / "bad.yaml").write_text(POLICY.replace("to: day", "digits: 2"), encoding="utf-8")
+    done = run(work, "apply", "--policy", "bad.yaml", "--hash-key-file", "k.key", "d.json",
+               "-o", "out.json")
+    assert done.returncode == 1
+    assert (work / "out.json").read_text("utf-8") == '{"old": true}\n'
+    assert listing(work) == {"p.yaml", "d.json", "k.key", "out.json", "bad.yaml"}
+
+
+def test_gzip_output_when_the_name_ends_in_gz(work: Path) -> None:
+    done = run(work, *APPLY, "d.json", "-o", "out.json.gz")
+    assert done.returncode == 0, done.stderr
+    packed = (work / "out.json.gz").read_bytes()
+    assert packed[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed) == PRETTY
+
+
+def test_compact_output_is_one_line(work: Path) -> None:
+    done = run(work, *APPLY, "--compact", "d.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(b"\n") == 1 and done.stdout.endswith(b"\n")
+    assert json.loads(done.stdout) == EXPECTED
+
+
+# ---- where the input comes from -----------------------------------------------------------
+
+def test_yaml_input(work: Path) -> None:
+    import yaml
+
+    (work / "d.yaml").write_text(yaml.safe_dump(DOC), encoding="utf-8")
+    done = run(work, *APPLY, "d.yaml")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == EXPECTED
+
+
+def test_gzip_input(work: Path) -> None:
+    (work / "d.json.gz").write_bytes(gzip.compress(json.dumps(DOC).encode()))
+    done = run(work, *APPLY, "d.json.gz")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == EXPECTED
+
+
+def test_stdin_input_json_and_yaml(work: Path) -> None:
+    done = run(work, *APPLY, "-", stdin=json.dumps(DOC).encode())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == EXPECTED
+    import yaml
+
+    done = run(work, *APPLY, "-", stdin=yaml.safe_dump(DOC).encode())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == EXPECTED
+
+
+def test_empty_stdin_is_refused(work: Path) -> None:
+    done = run(work, *APPLY, "-", "-o", "out.json", stdin=b"")
+    assert done.returncode == 1
+    assert done.stderr.decode() == (
+        "learnexport: <stdin>: is empty. Give a JSON or YAML document\n")
+    assert not (work / "out.json").exists()
+
+
+def test_the_input_file_is_never_changed(work: Path) -> None:
+    source = work / "d.json"
+    before = hashlib.sha256(source.read_bytes()).hexdigest(), source.stat().st_mtime_ns
+    assert run(work, *APPLY, "d.json", "-o", "out.json").returncode == 0
+    assert (hashlib.sha256(source.read_bytes()).hexdigest(), source.stat().st_mtime_ns) == before
+
+
+# ---- report and dry run -------------------------------------------------------------------
+
+def _input_texts() -> set[str]:
+    return {value for _, value in leaves(DOC) if isinstance(value, str)}
+
+
+def test_report_lists_rules_and_uncovered_paths_and_no_value(work: Path) -> None:
+    done = run(work, *APPLY, "d.json", "-o", "out.json", "--report", "report.json")
+    assert done.returncode == 0, done.stderr
+    text = (work / "report.json").read_text("utf-8")
+    report = json.loads(text)
+    counts = {r["id"]: (r["action"], r["matched"], r["changed"], r["dropped"], r["paths"])
+              for r in report["rules"]}
+    assert counts == {
+        "ids": ("hash", 2, 2, 0, {"memory[*].task_id": 2}),
+        "day": ("round", 2, 2, 0, {"memory[*].timestamp": 2}),
+        "outcome": ("keep", 2, 0, 0, {"memory[*].outcome": 2}),
+    }
+    assert [r["id"] for r in report["rules"]] == ["ids", "day", "outcome"]
+    assert report["unmatched"] == {"action": "drop",
+                                   "paths": {"memory[*].command": 2, "project.root": 1}}
+    assert report["policy"]["id"] == "cli-test" and report["policy"]["version"] == "1.2.3"
+    policy_sha = hashlib.sha256((work / "p.yaml").read_bytes()).hexdigest()
+    assert report["policy"]["sha256"] == policy_sha
+    assert report["hash_key_id"] == key_id(KEY.encode())
+    # paths and counts only: no value of the input, no output hash, never the key
+    for value in _input_texts() | {digest("task_1"), KEY}:
+        assert value not in text, value
+
+
+def test_dry_run_shows_counts_and_paths_and_writes_nothing(work: Path) -> None:
+    done = run(work, *APPLY, "d.json", "--dry-run", "-o", "out.json", "--report", "r.json")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    lines = text.splitlines()
+    assert lines[0] == "dry run of policy cli-test 1.2.3 (p.yaml); nothing written"
+    for line in [
+        "  ids: hash 'memory[*].task_id': 2 matched, 2 changed",
+        "      memory[*].task_id  (2)",
+        "  day: round 'memory[*].timestamp': 2 matched, 2 changed",
+        "      memory[*].timestamp  (2)",
+        "  outcome: keep 'memory[*].outcome': 2 matched",
+        "      memory[*].outcome  (2)",
+        "  uncovered (dropped, unmatched: drop):",
+        "      memory[*].command  (2)",
+        "      project.root  (1)",
+    ]:
+        assert line in lines, line
+    for value in _input_texts() | {digest("task_1"), digest("task_2"), "2025-12-18"}:
+        assert value not in text, value
+    assert listing(work) == {"p.yaml", "d.json", "k.key"}
+
+
+# ---- exit codes ---------------------------------------------------------------------------
+
+def test_exit_1_for_a_bad_policy(work: Path) -> None:
+    (work / "bad.yaml").write_text("policy: [\n", encoding="utf-8")
+    done = run(work, "apply", "--policy", "bad.yaml", "d.json")
+    assert done.returncode == 1
+    assert done.stderr.decode().startswith("learnexport: bad.yaml:2:1: not valid YAML: ")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("apply", "d.json"), "Missing option '--policy'"),
+        (("apply", "--policy", "p.yaml"), "Missing argument 'INPUT'"),
+        (("apply", "--policy", "p.yaml", "d.json", "--bogus"), "No such option: --bogus"),
+    ],
+)
+def test_exit_2_for_usage_errors(work: Path, args: tuple[str, ...], says: str) -> None:
+    done = run(work, *args)
+    assert done.returncode == 2, done.stderr
+    assert says in (done.stderr + done.stdout).decode()
+    assert b"Traceback" not in done.stderr
+    assert listing(work) == {"p.yaml", "d.json", "k.key"}
+
+
+def test_exit_3_when_the_result_fails_a_shipped_schema(work: Path) -> None:
+    # policy-1 is a shipped schema (the policy format's own); a memory document is no policy
+    (work / "s.yaml").write_text(
+        "policy: s\nversion: 1.0.0\nschema: policy-1\nunmatched: keep\nrules:\n"
+        "  - {id: outcome, select: 'memory[*].outcome', action: keep}\n", encoding="utf-8")
+    (work / "m.json").write_text(json.dumps({"memory": [{"outcome": "success"}]}),
+                                 encoding="utf-8")
+    done = run(work, "apply", "--policy", "s.yaml", "m.json", "-o", "out.json")
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.decode().splitlines()
+    assert lines[0].startswith("learnexport: the result does not pass schema policy-1 (")
+    assert "  - policy: missing required key 'policy'; add it" in lines
+    assert "  - rules: missing required key 'rules'; add it" in lines
+    assert not (work / "out.json").exists()
+
+
+def test_exit_3_in_process() -> None:
+    with pytest.raises(SchemaCheckError) as caught:
+        schemacheck.check({"policy": "x", "version": "one", "rules": []}, "policy-1")
+    error = caught.value
+    assert error.exit_code == 3
+    assert error.problems == ["version: 'one' is not a semantic version; write MAJOR.MINOR."
+                              'PATCH in quotes, e.g. "1.0.0"']
+    assert error.message == "the result does not pass schema policy-1 (1 problem)"
+    schemacheck.check({"policy": "x", "version": "1.0.0", "rules": []}, "policy-1")
+
+
+def test_exit_4_when_the_leak_check_finds_a_kept_path(work: Path) -> None:
+    (work / "leak.yaml").write_text(
+        "policy: leak\nversion: 1.0.0\nunmatched: drop\nrules:\n"
+        "  - {id: commands, select: 'memory[*].command', action: keep}\n", encoding="utf-8")
+    done = run(work, "apply", "--policy", "leak.yaml", "d.json", "-o", "out.json")
+    assert done.returncode == 4, done.stderr
+    stderr = done.stderr.decode()
+    assert stderr.startswith("learnexport: ")
+    assert "/home/ann/acme/x.py" not in stderr  # the finding is named, not printed whole
+    assert not (work / "out.json").exists()
+
+
+# ---- keys ---------------------------------------------------------------------------------
+
+def test_key_new_creates_a_private_key_and_never_overwrites(tmp_path: Path) -> None:
+    done = run(tmp_path, "key", "new", "sub/my.key")
+    assert done.returncode == 0, done.stderr
+    key = tmp_path / "sub" / "my.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    secret = key.read_text("ascii").strip()
+    assert len(secret) == 64 and int(secret, 16) >= 0
+    shown_id = key_id(secret.encode())
+    assert done.stdout.decode() == (
+        f"created sub/my.key (key id {shown_id}); keep it out of version control\n")
+    assert run(tmp_path, "key", "id", "sub/my.key").stdout.decode() == shown_id + "\n"
+    assert secret not in done.stdout.decode()
+
+    again = run(tmp_path, "key", "new", "sub/my.key")
+    assert again.returncode == 1
+    assert again.stderr.decode() == (
+        "learnexport: sub/my.key: a key file is already there; not overwritten. Delete it "
+        "first to rotate the key (old hashes will not match)\n")
+    assert key.read_text("ascii").strip() == secret
+    # a second key is another random key
+    assert run(tmp_path, "key", "new", "other.key").returncode == 0
+    assert (tmp_path / "other.key").read_text("ascii").strip() != secret
+
+
+def test_a_readable_key_file_is_refused_with_the_chmod_hint(work: Path) -> None:
+    (work / "k.key").chmod(0o644)
+    done = run(work, *APPLY, "d.json", "-o", "out.json")
+    assert done.returncode == 1
+    assert done.stderr.decode() == (
+        "learnexport: k.key: the hash key file can be read by others (mode 0644). Make it "
+        "private: chmod 600 k.key\n")
+    assert not (work / "out.json").exists()
+
+
+def test_the_key_comes_from_the_policy_when_no_file_is_given(work: Path) -> None:
+    (work / "pk.yaml").write_text(
+        POLICY.replace("unmatched: drop\n", "unmatched: drop\nhash: {key: 'file:k.key'}\n"),
+        encoding="utf-8")
+    done = run(work, "apply", "--policy", "pk.yaml", "d.json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == EXPECTED
+    env_policy = POLICY.replace("unmatched: drop\n",
+                                "unmatched: drop\nhash: {key: 'env:LEARNEXPORT_TEST_KEY'}\n")
+    (work / "pe.yaml").write_text(env_policy, encoding="utf-8")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LEARNEXPORT_")},
+           "LEARNEXPORT_TEST_KEY": KEY}
+    done = subprocess.run([str(COMMAND), "apply", "--policy", "pe.yaml", "d.json"], cwd=work,
+                          env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == EXPECTED
