@@ -152,6 +152,21 @@ class Coverage:
         return uncovered
 
 
+def tally_leaves(value: Any, path: Path, counts: Counter[Path]) -> None:
+    """Count the leaves of ``value`` by folded path (what the sweep would report for an
+    uncovered value), without formatting a path per leaf."""
+    stack = [(path, value)]
+    while stack:
+        here, node = stack.pop()
+        if isinstance(node, dict) and node:
+            stack.extend(((*here, key), item) for key, item in node.items())
+        elif isinstance(node, list) and node:
+            wild = (*here, WILD)
+            stack.extend((wild, item) for item in node)
+        else:
+            counts[here] += 1
+
+
 def _children(mirrors: Iterable[Mirror], part: str | int) -> tuple[Mirror, ...]:
     out = []
     for mirror in mirrors:

@@ -17,12 +17,13 @@ the report) and removed under ``unmatched: drop``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .actions import DROP, ActionValueError, RunContext
 from .actions.base import Folder
-from .coverage import _sweep
+from .coverage import tally_leaves
 from .paths import WILD, Path, fold, format_path
 from .policy import Rule
 from .recordplan import RecordPlan
@@ -40,7 +41,6 @@ class _Op:
     folder: Folder | None = None
     counted: bool = False  # a stage reports its counts on its first pass only
     drop_only: bool = False  # a settled fold that removed what it read: removes it again
-    seen: int = 0  # records this op saw in the current pass (for error paths)
 
     @property
     def targets(self) -> list[Path]:
@@ -54,6 +54,7 @@ class _Live:
     path: Path
     ops: list[_Op] = field(default_factory=list)
     in_doc: bool = True
+    read: bool = False  # a pass has read it
     kept: bool = False  # a keep covered the whole stream
 
 
@@ -139,8 +140,10 @@ class Streams:
         if any(_overlap(prefix, t) for live in self.live.values() for op in live.ops
                for t in op.targets):
             self.flush_all(state, ctx)
+        self._discover(state.doc, ())
         for live in list(self.live.values()):
             if live.in_doc and _overlap(prefix, live.path):
+                self.flush(live, state, ctx)
                 self.materialize(live, state, ctx)
 
     # -- running ---------------------------------------------------------------------------
@@ -165,24 +168,41 @@ class Streams:
                 state.coverage.mark(state.doc, (*live.path, index, *rel))
             if live.kept:
                 state.coverage.mark(state.doc, live.path)
-        del self.live[id(live.stream)]
+        live.in_doc = False  # a list now; the entry stays for _sync
 
     def _pass(self, live: _Live, state: RunState, ctx: RunContext,
               keep: tuple[list[Any], list[tuple[int, Path]]] | None) -> None:
-        for op in live.ops:
-            op.seen = 0
-        for record in live.stream:
-            rels: list[Path] = []
-            for op in live.ops:
-                record = self._step(op, live, record, ctx, rels)
+        """Read the stream once; every record goes through the queued ops in order."""
+        position = [0]  # the record's place in the source, for error paths
+        rels: list[Path] = []  # what the stages covered in the current record
+        tallies: list[list[int]] = []
+        steps = [self._step_for(op, live, position, rels, tallies) for op in live.ops]
+        records = keep[0] if keep is not None else None
+        live.read = True
+        for index, record in enumerate(live.stream):
+            position[0] = index
+            for step in steps:
+                record = step(record)
                 if record is DROP:
                     break
             else:
-                if keep is not None:
-                    keep[1].extend((len(keep[0]), rel) for rel in rels)
-                    keep[0].append(record)
+                if records is not None:
+                    keep[1].extend((len(records), rel) for rel in rels)  # type: ignore[index]
+                    records.append(record)
+            rels.clear()
+        self._close(live, state, tallies)
+
+    def _close(self, live: _Live, state: RunState, tallies: list[list[int]]) -> None:
+        """Report the first pass's counts; settle the folds (a fold that removed what it
+        read stays queued as a stage that removes it again)."""
         settled = []
-        for op in live.ops:
+        for op, tally in zip(live.ops, tallies, strict=True):
+            if not op.counted and tally:
+                op.report.matched += tally[0]
+                op.report.changed += tally[1]
+                op.report.dropped += tally[2]
+                if tally[0] and op.plan is not None and op.plan.field is not None:
+                    op.report.paths[self._name((*live.path, WILD, op.plan.field))] += tally[0]
             op.counted = True
             if op.folder is None:
                 settled.append(op)
@@ -192,17 +212,60 @@ class Streams:
                 settled.append(_Op(op.rule, op.report, op.ctx, op.plan, None, True, True))
         live.ops = settled
 
-    def _step(self, op: _Op, live: _Live, record: Any, ctx: RunContext,
-              rels: list[Path]) -> Any:
-        index = op.seen
-        op.seen += 1
-        plan = op.plan
-        if plan is None:  # a fold over the records themselves
+    def _step_for(self, op: _Op, live: _Live, position: list[int], rels: list[Path],
+                  tallies: list[list[int]]) -> Callable[[Any], Any]:
+        """The op as one function of a record, specialized to its shape (the hot loop)."""
+        tally = [0, 0, 0]  # matched, changed, dropped
+        tallies.append(tally)
+        if op.plan is None:  # a fold over the records themselves
             assert op.folder is not None
-            self._add(op, record, (*live.path, index))
+            add = getattr(op.folder, "add_record", op.folder.add)
+
+            def fold_record(record: Any) -> Any:
+                try:
+                    add(record)
+                except ActionValueError as exc:
+                    raise fail(op.rule, exc, (*live.path, position[0])) from None
+                return record
+
+            return fold_record
+        if op.plan.field is not None and op.folder is None and not op.drop_only:
+            return self._field_step(op, live, position, rels, tally)
+        return lambda record: self._step(op, live, record, position[0], rels)
+
+    def _field_step(self, op: _Op, live: _Live, position: list[int], rels: list[Path],
+                    tally: list[int]) -> Callable[[Any], Any]:
+        """``stream[*].name``: the common stage, without match objects."""
+        name = op.plan.field if op.plan else None
+        transform, params, ctx, rule = op.rule.impl.transform, op.rule.params, op.ctx, op.rule
+        assert transform is not None and name is not None
+        covered = (name,)
+
+        def field(record: Any) -> Any:
+            if type(record) is not dict or name not in record:
+                return record
+            old = record[name]
+            try:
+                new = transform(old, params, ctx)
+            except ActionValueError as exc:
+                raise fail(rule, exc, (*live.path, position[0], name)) from None
+            tally[0] += 1
+            if new is DROP:
+                del record[name]
+                tally[2] += 1
+                return record
+            if new is not old and new != old:
+                record[name] = new
+                tally[1] += 1
+            rels.append(covered)
             return record
-        if plan.field is not None and op.folder is None and not op.drop_only:
-            return self._field(op, live, record, index, rels)
+
+        return field
+
+    def _step(self, op: _Op, live: _Live, record: Any, index: int,
+              rels: list[Path]) -> Any:
+        plan = op.plan
+        assert plan is not None
         if not plan.wanted(record):
             return record
         base = (*live.path, index)
@@ -215,32 +278,6 @@ class Streams:
                 self._add(op, match.value, match.path)
             return _remove_inside(record, matches) if op.folder.drop_sources else record
         return self._transform(op, record, matches, rels, len(base))
-
-    def _field(self, op: _Op, live: _Live, record: Any, index: int,
-               rels: list[Path]) -> Any:
-        """``stream[*].name``: the common stage, without match objects."""
-        name = op.plan.field if op.plan else None
-        if type(record) is not dict or name not in record:
-            return record
-        transform = op.rule.impl.transform
-        assert transform is not None and name is not None
-        old = record[name]
-        try:
-            new = transform(old, op.rule.params, op.ctx)
-        except ActionValueError as exc:
-            raise fail(op.rule, exc, (*live.path, index, name)) from None
-        if not op.counted:
-            op.report.matched += 1
-            op.report.paths[self._name((*live.path, WILD, name))] += 1
-        if new is DROP:
-            del record[name]
-            self._tally(op, "dropped")
-        else:
-            if new is not old and new != old:
-                record[name] = new
-                self._tally(op, "changed")
-            rels.append((name,))
-        return record
 
     def _name(self, folded: Path) -> str:
         text = self.names.get(folded)
@@ -306,6 +343,10 @@ class Streams:
         """Settle every stream; returns the uncovered paths of the streams drained."""
         self._discover(state.doc, ())
         self.flush_all(state, ctx)
+        for live in list(self.live.values()):
+            if not live.read:
+                for _ in live.stream:  # never read (dropped whole): still count its records
+                    pass
         uncovered: Counter[str] = Counter()
         for live in list(self.live.values()):
             if not live.in_doc:
@@ -313,10 +354,28 @@ class Streams:
             if live.ops or live.kept or unmatched != "drop":
                 self.materialize(live, state, ctx)  # the sweep decides on its records
                 continue
+            counts: Counter[Path] = Counter()
             for record in live.stream:  # no rule covers it: count its leaves, keep nothing
-                _sweep(record, (), (*live.path, WILD), False, uncovered)
+                tally_leaves(record, (*live.path, WILD), counts)
+            for path, count in counts.items():
+                uncovered[format_path(path)] += count
             self._detach(live, state, prune=True)
+        self._sync(state)
         return uncovered
+
+    def _sync(self, state: RunState) -> None:
+        """Copy what reading found (counts, problems, status) into the working document's
+        ``collection.sources``: the engine took its copy before the streams were read."""
+        sources = lookup(state.doc, ("collection", "sources"))
+        if not isinstance(sources, dict):
+            return
+        for live in self.live.values():
+            entry = sources.get(live.stream.name)
+            if isinstance(entry, dict):
+                for key in ("records", "status", "problems"):
+                    if key in entry and key in live.stream.entry:
+                        value = live.stream.entry[key]
+                        entry[key] = list(value) if isinstance(value, list) else value
 
 
 def _remove_inside(record: Any, gone: list[Any]) -> Any:

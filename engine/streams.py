@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import orjson
 
 MIB = 1024 * 1024
+_BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
 CHUNK = MIB
 _WS = " \t\r\n"
 _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
@@ -41,7 +42,7 @@ def count_keys(value: Any) -> int:
             kind = type(inner)
             if kind is dict or kind is list:
                 stack.append(inner)
-            elif kind is float and not -9.2e18 < inner < 9.2e18:
+            elif kind is float and not -_BIG < inner < _BIG:
                 return -1
     return total
 
@@ -54,9 +55,17 @@ def fast_loads(raw: bytes) -> Any | None:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if type(value) in (dict, list) and raw.count(b'":') != count_keys(value):
-        return None
-    return value
+    kind = type(value)
+    if kind is dict and raw.count(b"{") == 1 and b"[" not in raw:  # flat: the usual line
+        if raw.count(b'":') != len(value):
+            return None
+        for item in value.values():  # orjson turns integers beyond 64 bits into floats
+            if type(item) is float and not -_BIG < item < _BIG:
+                return None
+        return value
+    if kind is dict or kind is list:
+        return value if raw.count(b'":') == count_keys(value) else None
+    return None if kind is float and not -_BIG < value < _BIG else value
 
 
 class RecordStream:

@@ -72,7 +72,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .aggregate_fold import Accumulator, Group, MetricSpec, compile_expression
+from .aggregate_fold import Accumulator, Group, MetricSpec, compile_expression, plain_field
 from .base import Action, FoldOutcome, OptionError, RunContext
 
 _METRIC = re.compile(r"\s*(count|sum|mean|min|max|p50|p95|rate)\s*(?:\((.*)\))?\s*\Z", re.S)
@@ -92,7 +92,8 @@ def _prepare(options: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(expression, str) or not _NAME.match(str(name)):
             raise OptionError("group_by", f"bad group_by entry {entry!r}",
                               hint="a field name, or {column_name: expression}")
-        groups.append(Group(str(name), _expression("group_by", expression)))
+        groups.append(Group(str(name), _expression("group_by", expression),
+                            plain_field(expression)))
     metrics = []
     for name, text in options["metrics"].items():
         found = _METRIC.match(str(text))
@@ -105,7 +106,8 @@ def _prepare(options: dict[str, Any]) -> dict[str, Any]:
             raise OptionError("metrics", f"metric {name}: {kind} needs a field, "
                               f"e.g. {kind}(duration)")
         expr = None if argument is None else _expression("metrics", argument.strip())
-        metrics.append(MetricSpec(name, kind, expr))
+        metrics.append(MetricSpec(name, kind, expr, None if argument is None else
+                                  argument.strip()))
     return {**options, "groups": tuple(groups), "metric_specs": tuple(metrics),
             "into_path": tuple(options["into"].split("."))}
 
@@ -125,7 +127,10 @@ class _Aggregation:
         self.drop_sources = not params.get("keep_source", False)
         self.acc = Accumulator(params["groups"], params["metric_specs"])
 
+        self.add_record = self.acc.add  # one record of a stream
+
     def add(self, value: Any) -> None:
+        """A matched location: a list gives its records, anything else is one."""
         if type(value) is list:
             for record in value:
                 self.acc.add(record)

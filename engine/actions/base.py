@@ -101,6 +101,9 @@ class FoldOutcome:
 
 
 class Folder(Protocol):
+    """Fed with ``add(value)`` per matched location (a list gives its records); a folder
+    may also offer ``add_record(record)``, which the engine calls per record of a stream."""
+
     drop_sources: bool  # remove the matched locations after folding them
 
     def add(self, value: Any) -> None: ...
