@@ -37,10 +37,11 @@ class Result:
 
 def apply_policy(policy: Policy, document: Any, *, key: bytes | None = None,
                  stamp: Callable[[Report, Any], dict[str, Any]] | None = None,
-                 without: Sequence[str] = ()) -> Result:
+                 without: Sequence[str] = (), copy: bool = True) -> Result:
     """Run ``policy`` over a copy of ``document``. ``without`` names top-level sections
     left out of the result; ``stamp(report, result)`` then builds the run's metadata,
-    written at the policy's ``stamp`` location."""
+    written at the policy's ``stamp`` location. ``copy=False`` lets the engine work on
+    ``document`` itself, for a caller that parsed it for this run only (the command)."""
     _require_key(policy, key)
     ctx = RunContext(key=key, hash_length=policy.hash.length)
     report = Report(
@@ -48,7 +49,7 @@ def apply_policy(policy: Policy, document: Any, *, key: bytes | None = None,
         unmatched=policy.unmatched, rules=[],
     )
     try:
-        state = RunState(json_copy(document), Coverage())
+        state = RunState(json_copy(document) if copy else document, Coverage())
         streams = Streams()
         with _gc_paused():
             for rule in policy.rules:

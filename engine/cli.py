@@ -40,7 +40,8 @@ def apply_command(
     document = docio.read_document(input)
     key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file,
                        where=loaded.where.get("hash.key"))
-    result = run(loaded, document, key=key, stamp=Stamp(loaded, document, key))
+    stamp = Stamp(loaded, document, key) if loaded.stamp else None
+    result = run(loaded, document, key=key, stamp=stamp, copy=stamp is None)
     if dry_run:
         typer.echo(render_dry_run(loaded, result))
         return

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from .paths import WILD, Path, format_path
+from .paths import WILD, Path, PathNode
 
 Mirror = Any  # None (nothing covered) | True (all covered) | dict | ListMirror
 
@@ -146,23 +146,37 @@ class Coverage:
     def sweep(self, document: Any, remove: bool) -> Counter[str]:
         """Find (and with ``remove`` delete) every uncovered leaf; containers emptied by
         that go too. Returns folded uncovered paths with their counts."""
-        uncovered: Counter[str] = Counter()
+        counts: Counter[PathNode] = Counter()
         if self.root is not True:
-            _sweep(document, (self.root,), (), remove, uncovered)
-        return uncovered
+            mirrors = (self.root,) if self.root is not None else ()
+            gone = _sweep(document, mirrors, PathNode(), remove, counts)
+            if gone and remove and isinstance(document, dict | list):
+                document.clear()
+        return Counter({node.text(): n for node, n in counts.items()})
 
 
 def tally_leaves(value: Any, path: Path, counts: Counter[Path]) -> None:
     """Count the leaves of ``value`` by folded path (what the sweep would report for an
-    uncovered value), without formatting a path per leaf."""
-    stack = [(path, value)]
+    uncovered value)."""
+    root = PathNode()
+    node = root
+    for part in path:
+        node = node.child(part)
+    found: Counter[PathNode] = Counter()
+    _tally(value, node, found)
+    for leaf, n in found.items():
+        counts[leaf.path()] += n
+
+
+def _tally(value: Any, node: PathNode, counts: Counter[PathNode]) -> None:
+    stack = [(node, value)]
     while stack:
-        here, node = stack.pop()
-        if isinstance(node, dict) and node:
-            stack.extend(((*here, key), item) for key, item in node.items())
-        elif isinstance(node, list) and node:
-            wild = (*here, WILD)
-            stack.extend((wild, item) for item in node)
+        here, item = stack.pop()
+        if isinstance(item, dict) and item:
+            stack.extend((here.child(key), inner) for key, inner in item.items())
+        elif isinstance(item, list) and item:
+            wild = here.child(WILD)
+            stack.extend((wild, inner) for inner in item)
         else:
             counts[here] += 1
 
@@ -178,22 +192,40 @@ def _children(mirrors: Iterable[Mirror], part: str | int) -> tuple[Mirror, ...]:
     return tuple(m for m in out if m is not None)
 
 
-def _sweep(value: Any, mirrors: tuple[Mirror, ...], path: Path, remove: bool,
-           uncovered: Counter[str]) -> bool:
+def _shared(mirrors: tuple[Mirror, ...]) -> tuple[Mirror, ...] | None:
+    """The mirrors that apply to every element of a list alike (no per-element ones),
+    or None when some element has its own."""
+    out = []
+    for mirror in mirrors:
+        if isinstance(mirror, ListMirror):
+            if any(item is not None for item in mirror.items):
+                return None
+            if mirror.every is not None:
+                out.append(mirror.every)
+    return tuple(out)
+
+
+def _sweep(value: Any, mirrors: tuple[Mirror, ...], node: PathNode, remove: bool,
+           counts: Counter[PathNode]) -> bool:
     """True when ``value`` is to be removed from its parent. ``mirrors``: every mirror
     that applies here (an element is covered by its own and its list's ``every``)."""
+    if not mirrors:  # nothing below is covered: count it, and it all goes (or stays)
+        _tally(value, node, counts)
+        return remove
     if True in mirrors:
         return False
     if isinstance(value, dict) and value:
         for key in list(value):
-            if _sweep(value[key], _children(mirrors, key), (*path, key), remove, uncovered):
+            if _sweep(value[key], _children(mirrors, key), node.child(key), remove, counts):
                 del value[key]
         return remove and not value
     if isinstance(value, list) and value:
-        keep = [not _sweep(item, _children(mirrors, index), (*path, WILD), remove, uncovered)
+        wild, shared = node.child(WILD), _shared(mirrors)
+        keep = [not _sweep(item, shared if shared is not None else _children(mirrors, index),
+                           wild, remove, counts)
                 for index, item in enumerate(value)]
         if not all(keep):
             value[:] = [item for item, kept in zip(value, keep, strict=True) if kept]
         return remove and not value
-    uncovered[format_path(path)] += 1
+    counts[node] += 1
     return remove

@@ -31,7 +31,7 @@ from typing import Any
 
 from . import detectors
 from .errors import LeakError
-from .paths import WILD, Path, format_path
+from .paths import WILD, Path, PathNode, format_path
 
 MIN_TAINT = 4
 MAX_FINDINGS = 20
@@ -91,33 +91,49 @@ class _Tainted:
     """Substring search for many hidden values at once.
 
     A regex made of the values' first ``MIN_TAINT`` characters (a trie, so at most that
-    deep) finds, at C speed, each offset where a hidden value may start; only there are
-    the values of that prefix compared (set lookups). Probing every offset in Python for
-    every length instead cost minutes on a 100 MB value, or on many values of many
-    lengths. The regex is built on first use.
+    deep) finds, at C speed, each offset where a hidden value may start; there the next
+    ``LONG`` characters pick the few lengths worth probing, and a set lookup per length
+    decides. (Probing every offset for every length cost minutes on a 100 MB value; a
+    4-character prefix alone still left hundreds of candidates when 100,000 hidden values
+    share a small vocabulary.) The regex is built on first use.
     """
+
+    LONG = 8  # values this long are also indexed by their first LONG characters
 
     def __init__(self, values: set[str]) -> None:
         self.values = {v for v in values if len(v) >= MIN_TAINT}
-        self._heads: dict[str, list[int]] = {}  # prefix -> the lengths of its values
+        self._short: set[str] = set()  # values shorter than LONG
+        self._long: dict[str, tuple[int, ...]] = {}  # first LONG characters -> lengths
         self._scan: re.Pattern[str] | None = None
+
+    def _build(self) -> re.Pattern[str]:
+        lengths: dict[str, set[int]] = {}
+        for value in self.values:
+            if len(value) < self.LONG:
+                self._short.add(value)
+            else:
+                lengths.setdefault(value[:self.LONG], set()).add(len(value))
+        self._long = {head: tuple(sorted(n)) for head, n in lengths.items()}
+        heads = {value[:MIN_TAINT] for value in self.values}
+        return re.compile(_trie(heads))
 
     def find(self, text: str) -> str | None:
         if not self.values or len(text) < MIN_TAINT:
             return None
         if self._scan is None:
-            heads: dict[str, set[int]] = {}
-            for value in self.values:
-                heads.setdefault(value[:MIN_TAINT], set()).add(len(value))
-            self._heads = {head: sorted(lengths) for head, lengths in heads.items()}
-            self._scan = re.compile(_trie(self._heads))
-        values, heads, search = self.values, self._heads, self._scan.search
+            self._scan = self._build()
+        values, short, long_ = self.values, self._short, self._long
+        size, search = self.LONG, self._scan.search
         match = search(text)
         while match is not None:  # every offset where a prefix starts (overlaps included)
             start = match.start()
-            for length in heads[match.group()]:
+            for length in long_.get(text[start:start + size], ()):
                 if text[start:start + length] in values:
                     return text[start:start + length]
+            if short:
+                for length in range(MIN_TAINT, size):
+                    if text[start:start + length] in short:
+                        return text[start:start + length]
             match = search(text, start + 1)
         return None
 
@@ -176,28 +192,52 @@ def check(document: Any, *, tainted: set[str], key: bytes | None = None,
     hidden = _Tainted(tainted)
     key_text = key.decode("utf-8", "replace") if key else None
     findings: list[Finding] = []
-    for path, text in strings(document):
-        found = _inspect(text, path, hidden, key_text, uses, text in produced)
+    # Exports repeat strings (names, labels, hashes) and folded paths: a string's verdict
+    # where no allowance applies is computed once, and each path's allowances once.
+    verdicts: dict[tuple[str, bool], tuple[str, str] | None] = {}
+    allowed_at: dict[PathNode, list[int]] = {}
+    for node, text in _strings(document, PathNode()):
+        matching = allowed_at.get(node)
+        if matching is None:
+            shown = node.text()
+            matching = allowed_at[node] = [i for i, a in enumerate(allowances)
+                                           if a.matches(shown)]
+        made = text in produced
+        if matching:
+            found = _inspect(text, node, hidden, key_text, uses, made, matching)
+        else:
+            cached = (text, made)
+            if cached in verdicts:
+                found = verdicts[cached]
+            else:
+                found = _inspect(text, node, hidden, key_text, uses, made, matching)
+                if len(verdicts) < 2_000_000:
+                    verdicts[cached] = found
         if found is not None:
-            findings.append(Finding(_masked_path(path, hidden, key_text), *found))
+            findings.append(Finding(_masked_path(node.path(), hidden, key_text), *found))
             if len(findings) >= MAX_FINDINGS:
                 break
     return CheckResult(findings, uses.result())
 
 
-def _inspect(text: str, path: Path, hidden: _Tainted, key_text: str | None,
-             uses: _Uses, made: bool = False) -> tuple[str, str] | None:
+def _inspect(text: str, node: PathNode, hidden: _Tainted, key_text: str | None,
+             uses: _Uses, made: bool, matching: list[int]) -> tuple[str, str] | None:
     """What is wrong with ``text`` and a masked preview of it, or None. ``made``: the
     text is an output of ``hash`` or ``mask`` itself (a keyed digest, a masked value),
     which may contain a hidden value only by chance (``task_0`` in ``task_09f3…``), so
-    it is not searched for hidden values; the detectors still look at it."""
+    it is not searched for hidden values; the detectors still look at it. ``matching``:
+    the allowances that apply at this path."""
     if key_text and key_text in text:
         return "the hash key", detectors.mask_preview(key_text, keep=0)
     value = hidden.find(text) if hidden.values and not made else None
     if value is not None:
         return "a value the policy hid", detectors.mask_preview(value)
-    shown = format_path(path)
-    matching = [i for i, a in enumerate(uses.allowances) if a.matches(shown)]
+    if not matching:
+        hit = detectors.first(text)
+        if hit is not None:
+            return f"detector {hit.detector}", detectors.mask_preview(text[hit.start:hit.end])
+        return None
+    shown = node.text()
     allowed = {uses.allowances[i].detector for i in matching}
     names = tuple(n for n in detectors.LEAK_DEFAULT if n not in allowed)
     hit = detectors.first(text, names)
@@ -220,6 +260,25 @@ def _masked_path(path: Path, hidden: _Tainted, key_text: str | None) -> str:
         f"<{detectors.mask_preview(part, keep=0 if key_text and key_text in part else 4)}>"
         if isinstance(part, str) and part != WILD and sensitive(part) else part
         for part in path))
+
+
+def _strings(value: Any, root: PathNode) -> Iterator[tuple[PathNode, str]]:
+    """Every string in ``value`` with its interned folded path: keys and values."""
+    stack: list[tuple[PathNode, Any]] = [(root, value)]
+    while stack:
+        here, node = stack.pop()
+        kind = type(node)
+        if kind is str:
+            yield here, node
+        elif kind is dict:
+            for key, item in node.items():
+                child = here.child(key)
+                yield child, key
+                if type(item) in (str, dict, list):
+                    stack.append((child, item))
+        elif kind is list:
+            wild = here.child(WILD)
+            stack.extend((wild, item) for item in node if type(item) in (str, dict, list))
 
 
 def strings(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:

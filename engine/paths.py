@@ -39,6 +39,35 @@ def folded(path: Path) -> str:
     return format_path(fold(path))
 
 
+class PathNode:
+    """An interned folded path: the child for a key is made once and reused, so walking a
+    million records with the same keys builds no new path objects."""
+
+    __slots__ = ("kids", "parent", "part")
+
+    def __init__(self, parent: PathNode | None = None, part: str | int | None = None):
+        self.parent = parent
+        self.part = part
+        self.kids: dict[str | int, PathNode] = {}
+
+    def child(self, part: str | int) -> PathNode:
+        kid = self.kids.get(part)
+        if kid is None:
+            kid = self.kids[part] = PathNode(self, part)
+        return kid
+
+    def path(self) -> Path:
+        parts: list[str | int] = []
+        node: PathNode | None = self
+        while node is not None and node.parent is not None:
+            parts.append(node.part)  # type: ignore[arg-type]
+            node = node.parent
+        return tuple(reversed(parts))
+
+    def text(self) -> str:
+        return format_path(self.path())
+
+
 def get(doc: Any, path: Path) -> Any:
     """The value at ``path``; ``KeyError`` when it does not exist."""
     node = doc

@@ -30,11 +30,11 @@ class RunResult:
 
 def run(policy: Policy, document: Any, *, key: HashKey | None,
         stamp: Callable[[Report, Any], dict[str, Any]] | None = None,
-        schema: bool = True, without: Sequence[str] = ()) -> RunResult:
+        schema: bool = True, without: Sequence[str] = (), copy: bool = True) -> RunResult:
     """Apply ``policy`` to ``document`` and check the result; raises on any failure.
     ``without`` names top-level sections left out of the result (before the checks)."""
     result = apply_policy(policy, document, key=key.secret if key else None, stamp=stamp,
-                          without=without)
+                          without=without, copy=copy)
     if schema and policy.schema:
         schemacheck.check(result.document, policy.schema)
     allowances = leakcheck.enforce(result.document, tainted=result.tainted,

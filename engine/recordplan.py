@@ -99,6 +99,8 @@ def _split(node: dict[str, Any]) -> tuple[Path, dict[str, Any] | None, dict[str,
 
 
 def _static(node: dict[str, Any]) -> Path | None:
+    if node["type"] in ("identity", "current"):  # [*].x on a document that is a list
+        return ()
     if node["type"] == "field":
         return (node["value"],)
     if node["type"] == "subexpression" and all(c["type"] == "field" for c in node["children"]):
