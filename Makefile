@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo
 
-.PHONY: venv demo test docs lint clean
+.PHONY: venv demo test bench docs lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(STAMP)
 ## test: the whole suite (installs the test extras first)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## bench: speed and memory against the targets (bench/run.py; writes bench/results/)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 ## docs: regenerate docs/policy-reference.md from the action modules
 docs: $(STAMP)

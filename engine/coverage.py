@@ -205,6 +205,31 @@ def _shared(mirrors: tuple[Mirror, ...]) -> tuple[Mirror, ...] | None:
     return tuple(out)
 
 
+def _sweep_record(record: dict[str, Any], mirrors: tuple[Mirror, ...],
+                  keys: dict[str, tuple[Mirror, ...]], node: PathNode, remove: bool,
+                  counts: Counter[PathNode]) -> bool:
+    """``_sweep`` of one record of a list whose elements share their mirrors."""
+    if not mirrors:
+        _tally(record, node, counts)
+        return remove
+    if True in mirrors:
+        return False
+    for key in list(record) if remove else record:
+        kids = keys.get(key)
+        if kids is None:
+            kids = keys[key] = _children(mirrors, key)
+        if True in kids:
+            continue
+        item = record[key]
+        if not kids and not (item and type(item) in (dict, list)):
+            counts[node.child(key)] += 1  # an uncovered leaf
+            if remove:
+                del record[key]
+        elif _sweep(item, kids, node.child(key), remove, counts) and remove:
+            del record[key]
+    return remove and not record
+
+
 def _sweep(value: Any, mirrors: tuple[Mirror, ...], node: PathNode, remove: bool,
            counts: Counter[PathNode]) -> bool:
     """True when ``value`` is to be removed from its parent. ``mirrors``: every mirror
@@ -221,9 +246,14 @@ def _sweep(value: Any, mirrors: tuple[Mirror, ...], node: PathNode, remove: bool
         return remove and not value
     if isinstance(value, list) and value:
         wild, shared = node.child(WILD), _shared(mirrors)
-        keep = [not _sweep(item, shared if shared is not None else _children(mirrors, index),
-                           wild, remove, counts)
-                for index, item in enumerate(value)]
+        if shared is not None:  # every element alike: work out each key's mirrors once
+            keys: dict[str, tuple[Mirror, ...]] = {}
+            keep = [not (_sweep_record(item, shared, keys, wild, remove, counts)
+                         if type(item) is dict else _sweep(item, shared, wild, remove, counts))
+                    for item in value]
+        else:
+            keep = [not _sweep(item, _children(mirrors, index), wild, remove, counts)
+                    for index, item in enumerate(value)]
         if not all(keep):
             value[:] = [item for item, kept in zip(value, keep, strict=True) if kept]
         return remove and not value

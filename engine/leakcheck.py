@@ -90,56 +90,59 @@ class Finding:
 class _Tainted:
     """Substring search for many hidden values at once.
 
-    A regex made of the values' first ``MIN_TAINT`` characters (a trie, so at most that
-    deep) finds, at C speed, each offset where a hidden value may start; there the next
-    ``LONG`` characters pick the few lengths worth probing, and a set lookup per length
-    decides. (Probing every offset for every length cost minutes on a 100 MB value; a
-    4-character prefix alone still left hundreds of candidates when 100,000 hidden values
-    share a small vocabulary.) The regex is built on first use.
+    A regex made of the values' first ``LONG`` characters (a trie) finds, at C speed,
+    each offset where a hidden value may start; there the lengths of the values with
+    that head are probed (a set lookup each). Values shorter than ``LONG`` (few) form one
+    alternation of their own. (Probing every offset for every length cost minutes on a
+    100 MB value; 4-character heads still left a million candidates when 100,000 hidden
+    values share a small vocabulary.) The regexes are built on first use.
     """
 
-    LONG = 8  # values this long are also indexed by their first LONG characters
+    LONG = 8  # values this long are found by their first LONG characters
 
     def __init__(self, values: set[str]) -> None:
         self.values = {v for v in values if len(v) >= MIN_TAINT}
-        self._short: set[str] = set()  # values shorter than LONG
         self._long: dict[str, tuple[int, ...]] = {}  # first LONG characters -> lengths
-        self._scan: re.Pattern[str] | None = None
+        self._scans: tuple[re.Pattern[str] | None, re.Pattern[str] | None] | None = None
 
-    def _build(self) -> re.Pattern[str]:
+    def _build(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
         lengths: dict[str, set[int]] = {}
+        short: set[str] = set()
         for value in self.values:
             if len(value) < self.LONG:
-                self._short.add(value)
+                short.add(value)
             else:
                 lengths.setdefault(value[:self.LONG], set()).add(len(value))
         self._long = {head: tuple(sorted(n)) for head, n in lengths.items()}
-        heads = {value[:MIN_TAINT] for value in self.values}
-        return re.compile(_trie(heads))
+        heads = re.compile(_trie(self._long)) if self._long else None
+        # the few short values: one alternation, longest first (any match is a hit)
+        few = re.compile("|".join(map(re.escape, sorted(short, key=len, reverse=True)))) \
+            if short else None
+        return heads, few
 
     def find(self, text: str) -> str | None:
         if not self.values or len(text) < MIN_TAINT:
             return None
-        if self._scan is None:
-            self._scan = self._build()
-        values, short, long_ = self.values, self._short, self._long
-        size, search = self.LONG, self._scan.search
+        if self._scans is None:
+            self._scans = self._build()
+        heads, few = self._scans
+        if few is not None and (hit := few.search(text)) is not None:
+            return hit.group()
+        if heads is None or len(text) < self.LONG:
+            return None
+        values, long_, search = self.values, self._long, heads.search
         match = search(text)
-        while match is not None:  # every offset where a prefix starts (overlaps included)
+        while match is not None:  # every offset where a head starts (overlaps included)
             start = match.start()
-            for length in long_.get(text[start:start + size], ()):
+            for length in long_[match.group()]:
                 if text[start:start + length] in values:
                     return text[start:start + length]
-            if short:
-                for length in range(MIN_TAINT, size):
-                    if text[start:start + length] in short:
-                        return text[start:start + length]
             match = search(text, start + 1)
         return None
 
 
 def _trie(words: Iterable[str]) -> str:
-    """A regex matching exactly ``words`` (all of one short length), as a trie."""
+    """A regex matching exactly ``words`` (all of one length), as a trie."""
     root: dict[str, Any] = {}
     for word in words:
         node = root
@@ -265,6 +268,7 @@ def _masked_path(path: Path, hidden: _Tainted, key_text: str | None) -> str:
 def _strings(value: Any, root: PathNode) -> Iterator[tuple[PathNode, str]]:
     """Every string in ``value`` with its interned folded path: keys and values."""
     stack: list[tuple[PathNode, Any]] = [(root, value)]
+    keys_seen: set[PathNode] = set()  # a key under one folded path is the same text
     while stack:
         here, node = stack.pop()
         kind = type(node)
@@ -273,7 +277,9 @@ def _strings(value: Any, root: PathNode) -> Iterator[tuple[PathNode, str]]:
         elif kind is dict:
             for key, item in node.items():
                 child = here.child(key)
-                yield child, key
+                if child not in keys_seen:
+                    keys_seen.add(child)
+                    yield child, key
                 if type(item) in (str, dict, list):
                     stack.append((child, item))
         elif kind is list:

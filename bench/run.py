@@ -1,0 +1,185 @@
+"""``make bench``: speed and memory of learnexport against its targets, in one run.
+
+* export: ``learnexport export`` on generated ``typical`` and ``large`` samples; wall time
+  and peak RSS of the child process (``wait4``), median of several runs;
+* apply: ``learnexport apply`` of the anchors' workload (hash one field, replace one, drop
+  one, on 100,000 flat records) and, interleaved in the same run, a hand-written Python
+  loop doing the same with the same JSON library (orjson): the ratio of the medians;
+* scaling: export time and peak memory at 1x, 2x, 4x, 8x the typical sample's streamed
+  sources (analytics lines and task memory), so growth is visible.
+
+Prints a table with each target beside its figure and writes ``bench/results/bench.json``.
+The machine is shared and noisy: medians and ratios are what to read, not single runs.
+Usage: ``python bench/run.py [--quick]`` (quick: fewer runs, no large sample).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+RESULTS = HERE / "results"
+BIN = Path(sys.executable).parent
+LEARNEXPORT = str(BIN / "learnexport")
+sys.path.insert(0, str(HERE))
+
+from records import BASELINE, POLICY, make_records  # noqa: E402
+
+PRESIDIO_RECORDS_PER_S = 26_000  # presidio-structured, measured here (shared/docs/anchors.md)
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def median_of(cmd: list[str], runs: int) -> dict[str, float]:
+    walls, peaks = zip(*(measure(cmd) for _ in range(runs)), strict=True)
+    return {"seconds": statistics.median(walls), "peak_mb": statistics.median(peaks),
+            "runs": runs, "all_seconds": [round(w, 3) for w in walls]}
+
+
+def sample(size: str) -> Path:
+    root = WORK / f"sample-{size}"
+    if not (root / ".tapps-agents").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run([LEARNEXPORT, "sample", str(root), "--size", size, "--seed", "1"],
+                       check=True, stdout=subprocess.DEVNULL)
+    return root
+
+
+def export_cmd(project: Path) -> list[str]:
+    return [LEARNEXPORT, "export", str(project), "--yes", "-o", str(WORK / "export.json")]
+
+
+def bench_export(sizes: list[str], runs: int) -> dict[str, dict[str, float]]:
+    return {size: median_of(export_cmd(sample(size)), runs) for size in sizes}
+
+
+def bench_apply(runs: int) -> dict[str, float]:
+    data = WORK / "records.json"
+    if not data.exists():
+        make_records(data)
+    policy, baseline, key = WORK / "records.yaml", WORK / "baseline.py", WORK / "key"
+    policy.write_text(POLICY)
+    baseline.write_text(BASELINE)
+    if not key.exists():
+        subprocess.run([LEARNEXPORT, "key", "new", str(key)], check=True,
+                       stdout=subprocess.DEVNULL)
+    engine = [LEARNEXPORT, "apply", "--policy", str(policy), str(data), "-o",
+              str(WORK / "engine-out.json"), "--hash-key-file", str(key)]
+    hand = [sys.executable, str(baseline), str(data), str(WORK / "hand-out.json"), str(key)]
+    engine_s, hand_s = [], []
+    for _ in range(runs):  # interleaved, so both see the same machine
+        engine_s.append(measure(engine)[0])
+        hand_s.append(measure(hand)[0])
+    same = (json.loads((WORK / "engine-out.json").read_bytes())
+            == json.loads((WORK / "hand-out.json").read_bytes()))
+    engine_m, hand_m = statistics.median(engine_s), statistics.median(hand_s)
+    return {"records": 100_000, "megabytes": round(data.stat().st_size / 2**20, 1),
+            "engine_seconds": engine_m, "baseline_seconds": hand_m,
+            "ratio": engine_m / hand_m, "records_per_s": 100_000 / engine_m,
+            "same_output": same, "runs": runs}
+
+
+def scaled(factor: int) -> Path:
+    """The typical sample with its streamed sources repeated ``factor`` times."""
+    root = WORK / f"typical-x{factor}"
+    if (root / ".tapps-agents").exists():
+        return root
+    shutil.copytree(sample("typical"), root)
+    tapps = root / ".tapps-agents"
+    for path in sorted((tapps / "analytics" / "history").glob("*.jsonl")):
+        path.write_bytes(path.read_bytes() * factor)
+    memory = tapps / "memory" / "memories.json"
+    records = json.loads(memory.read_bytes())
+    memory.write_text(json.dumps(records * factor))
+    return root
+
+
+def bench_scaling(runs: int) -> dict[str, dict[str, float]]:
+    return {f"{k}x": median_of(export_cmd(scaled(k)), runs) for k in (1, 2, 4, 8)}
+
+
+def table(results: dict[str, object]) -> str:
+    rows = [("figure", "measured", "target", "met")]
+    export = results["export"]
+    assert isinstance(export, dict)
+    for size, limit_s, limit_mb in (("typical", 1.0, 60), ("large", 10.0, 150)):
+        if size in export:
+            fig = export[size]
+            rows.append((f"export {size}: time", f"{fig['seconds']:.2f} s", f"< {limit_s:g} s",
+                         _yes(fig["seconds"] < limit_s)))
+            rows.append((f"export {size}: peak RSS", f"{fig['peak_mb']:.0f} MB",
+                         f"< {limit_mb} MB", _yes(fig["peak_mb"] < limit_mb)))
+    ap = results["apply"]
+    assert isinstance(ap, dict)
+    rows.append(("apply 100k records: engine / hand loop", f"{ap['ratio']:.2f}x "
+                 f"({ap['engine_seconds']:.2f} s / {ap['baseline_seconds']:.2f} s)", "<= 1.5x",
+                 _yes(ap["ratio"] <= 1.5)))
+    rows.append(("apply records/s vs presidio-structured", f"{ap['records_per_s']:,.0f}/s",
+                 f">= {4 * PRESIDIO_RECORDS_PER_S:,}/s",
+                 _yes(ap["records_per_s"] >= 4 * PRESIDIO_RECORDS_PER_S)))
+    rows.append(("apply output equals the hand loop's", str(ap["same_output"]), "True",
+                 _yes(bool(ap["same_output"]))))
+    scaling = results.get("scaling")
+    if isinstance(scaling, dict):
+        one, eight = scaling["1x"], scaling["8x"]
+        for k, fig in scaling.items():
+            rows.append((f"scaling {k}: time, peak", f"{fig['seconds']:.2f} s, "
+                         f"{fig['peak_mb']:.0f} MB", "", ""))
+        rows.append(("scaling 8x/1x time (linear: about 8)",
+                     f"{eight['seconds'] / one['seconds']:.1f}x", "<= 8x", _yes(
+                         eight["seconds"] / one["seconds"] <= 8.0)))
+        rows.append(("scaling 8x/1x peak memory (flat: about 1)",
+                     f"{eight['peak_mb'] / one['peak_mb']:.2f}x", "<= 1.3x",
+                     _yes(eight["peak_mb"] / one["peak_mb"] <= 1.3)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, no large sample")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    runs = 1 if args.quick else 3
+    results: dict[str, object] = {
+        "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()},
+        "export": bench_export(["typical"] if args.quick else ["typical", "large"],
+                               runs),
+        "apply": bench_apply(runs),
+    }
+    if not args.quick:
+        results["scaling"] = bench_scaling(1)
+    text = table(results)
+    print(text)
+    (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {RESULTS / 'bench.json'} (load average at start: "
+          f"{results['machine']['load'][0]:.1f} on {os.cpu_count()} cpus)")  # type: ignore[index]
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
