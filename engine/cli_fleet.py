@@ -1,3 +1,169 @@
-"""Maintainer and sharing commands: dashboard, submit, verify, aggregate."""
+"""Maintainer and sharing commands: ``dashboard``, ``submit``, ``verify``, ``aggregate``."""
 
 from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import dashboard as dashboard_model
+from . import docio, fleet, submission
+from .cli_base import app, reports_errors
+from .cli_project import progress_for
+from .collector import collect
+from .errors import UsageError
+
+
+class ViewFormat(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+def _since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise UsageError(f"--since {value!r} is not a date",
+                         hint="write it as YYYY-MM-DD, e.g. 2026-01-31") from None
+
+
+def can_ask() -> bool:
+    """Whether a person can answer the consent question (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    elif output.exists() and not output.is_file() and not output.is_dir():
+        with output.open("wb") as device:  # /dev/null, a pipe: never replaced by a file
+            device.write(data)
+    else:
+        docio.write_atomic(output, data, compress=False)
+
+
+@app.command("dashboard")
+@reports_errors
+def dashboard_command(
+    project: Annotated[Path, typer.Argument(help="Project folder (holding .tapps-agents/).")
+                       ] = Path("."),
+    fmt: Annotated[ViewFormat, typer.Option("--format", help="text (tables), json, or html "
+                                            "(one self-contained page).")] = ViewFormat.text,
+    capability: Annotated[list[str] | None, typer.Option(
+        "--capability", help="Only this capability (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only records from this day on.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write here; default stdout.")] = None,
+) -> None:
+    """Show your own learning data: capabilities, patterns, security, trends, failures."""
+    with progress_for("collecting") as tick:
+        document = collect(project, progress=tick)
+    view = dashboard_model.build(document, capabilities_only=tuple(capability or ()),
+                                 since=_since(since))
+    if fmt is ViewFormat.json:
+        data = docio.encode_json(dashboard_model.to_dict(view), pretty=True)
+    elif fmt is ViewFormat.html:
+        from .dashboard import html
+
+        data = html.render(view).encode("utf-8")
+    else:
+        from .dashboard import text
+
+        color = output is None and sys.stdout.isatty()
+        width = min(text.WIDTH, shutil.get_terminal_size((text.WIDTH, 24)).columns) \
+            if color else text.WIDTH
+        data = text.render(view, width=width, color=color).encode("utf-8")
+    _emit(data, output)
+    if output is not None:
+        typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+
+
+@app.command("submit")
+@reports_errors
+def submit_command(
+    export: Annotated[str, typer.Argument(metavar="EXPORT", help="An export (JSON or YAML, "
+                                          ".gz ok).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Folder for the package; default: the export's folder.")] = None,
+    note: Annotated[str | None, typer.Option(
+        "--note", help="A short note for the maintainers (checked for leaks too).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Consent without asking.")] = False,
+) -> None:
+    """Check an export again and pack it with a manifest for manual upload (no network)."""
+    if not yes and not can_ask():
+        raise UsageError("refusing to write a submission package without consent: nothing "
+                         "was written", hint="run it on a terminal to review what will be "
+                         "shared and confirm, or pass --yes to consent")
+    checked = submission.check_export(export)
+    note = submission.check_note(note)
+    target = submission.target_path(checked, out)
+    if not yes:
+        typer.echo("This submission package will be written:")
+        for line in submission.summary(checked, note, target):
+            typer.echo(f"  {line}")
+        typer.echo("Nothing is sent anywhere: you upload the package yourself.")
+        if not typer.confirm("Write it?", default=False):
+            typer.echo("declined; nothing was written")
+            raise typer.Exit(2)
+    written = submission.write(checked, note, target)
+    typer.echo(f"wrote {written} ({written.stat().st_size} bytes); check it with: "
+               f"learnexport verify {written}")
+
+
+@app.command("verify")
+@reports_errors
+def verify_command(
+    package: Annotated[Path, typer.Argument(help="A submission package (.tar.gz).")],
+) -> None:
+    """Check a submission package: manifest, file hashes, schema and leak check."""
+    opened, version = submission.verify(package)
+    manifest = opened.manifest
+    policy = manifest.get("policy") or {}
+    typer.echo(f"{package}: valid submission package {manifest['package_id']}: "
+               f"{', '.join(sorted(manifest['files']))} match the manifest; export schema "
+               f"{version}, policy {policy.get('id')} {policy.get('version')}, leak check passed")
+
+
+@app.command("aggregate")
+@reports_errors
+def aggregate_command(
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="EXPORT_OR_PACKAGE...", help="Exports, submission packages, or folders of them.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write here; default stdout.")] = None,
+    min_projects: Annotated[int, typer.Option(
+        "--min-projects", help="Suppress every figure with fewer contributing projects.")
+    ] = fleet.DEFAULT_MIN_PROJECTS,
+    engine: Annotated[Engine, typer.Option(help="local (all cores) or dask (a Dask cluster; "
+                                                "needs learnexport[dask]).")] = Engine.local,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
+) -> None:
+    """Combine many projects' exports into framework-wide figures (maintainers' tool)."""
+    result = fleet.aggregate(inputs, min_projects=min_projects, engine=engine.value,
+                             scheduler=scheduler)
+    _emit(docio.encode_json(result, pretty=True), output)
+    meta = result["aggregate"]
+    hidden = sum(meta["suppressed"].values())
+    if meta["projects"] < meta["min_projects"]:
+        typer.echo(f"learnexport: warning: {meta['projects']} project(s), fewer than "
+                   f"--min-projects {meta['min_projects']}: every figure is suppressed", err=True)
+    typer.echo(f"aggregated {meta['inputs']} input(s): {meta['projects']} project(s), "
+               f"{meta['duplicates']} other export(s) of the same projects left out, "
+               f"{meta['migrated']} migrated to schema {meta['schema_version']}; {hidden} "
+               f"group(s) under {meta['min_projects']} projects suppressed"
+               + (f"; wrote {output}" if output else ""), err=True)

@@ -1,0 +1,241 @@
+"""The dashboard's figures, computed from a collected (raw, local) document.
+
+``build(document, capabilities_only=(), since=None)`` narrows the document as ``export``
+does (``--capability``, ``--since``) and computes five views: capability metrics, pattern
+statistics, security metrics, learning trends per day and failure analysis. The result is
+a tree of frozen dataclasses; ``to_dict`` gives the stable JSON shape documented in
+docs/dashboard.md. Values come from the user's own data and stay on their machine: the
+dashboard shows counts, scores and names, never code, paths or free text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .. import exporter
+from ..errors import UsageError, did_you_mean
+from ..provenance import Filters
+from .figures import (
+    Capabilities,
+    Capability,
+    CapabilitySummary,
+    Dashboard,
+    Day,
+    Failures,
+    OutcomeCount,
+    Patterns,
+    PatternSummary,
+    PatternType,
+    Performer,
+    Period,
+    Project,
+    Security,
+    Tag,
+    mean,
+    number,
+    rate,
+    weighted,
+)
+
+DASHBOARD_VERSION = 1
+SECURE_MIN_SCORE = 5.0  # security_score is 0-10; 0.0 is the framework's "never scored"
+MIN_RUNS = 3  # an agent or workflow with fewer runs is not ranked for lowest success
+LOWEST = 5  # how many agents and workflows the failure analysis lists
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [r for r in value if isinstance(r, dict)] if isinstance(value, list) else []
+
+
+def _day(stamp: Any) -> str | None:
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return dt.date.fromisoformat(stamp[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def narrow(document: dict[str, Any], capabilities: Sequence[str], since: str | None) -> None:
+    """Keep only the named capabilities and the records from ``since`` on (in place)."""
+    metrics = _dicts(_mapping(document.get("capabilities")).get("metrics"))
+    known = sorted({str(m["capability_id"]) for m in metrics
+                    if isinstance(m.get("capability_id"), str)})
+    for name in capabilities:
+        if name not in known:
+            raise UsageError(f"--capability {name}: no such capability in this project"
+                             f"{did_you_mean(name, known)}",
+                             hint=f"known: {', '.join(known) or 'none'}")
+    exporter.narrow(document, Filters(capabilities=tuple(capabilities), since=since))
+    if since:
+        for metric in _dicts(_mapping(document.get("capabilities")).get("metrics")):
+            metric["refinement_history"] = [
+                r for r in _dicts(metric.get("refinement_history"))
+                if (_day(r.get("timestamp")) or "") >= since]
+
+
+def _history(metric: dict[str, Any], field: str) -> tuple[float, ...]:
+    """A capability's ``field`` before its first refinement and after each, in time order."""
+    steps = sorted(_dicts(metric.get("refinement_history")), key=lambda r: str(r.get("timestamp")))
+    points = [number(steps[0].get("before_metric", {}).get(field))] if steps else []
+    points += [number(s.get("after_metric", {}).get(field)) for s in steps
+               if isinstance(s.get("after_metric"), dict)]
+    return tuple(p for p in points if p is not None)
+
+
+def capabilities(metrics: list[dict[str, Any]]) -> Capabilities:
+    rows = []
+    for m in metrics:
+        history = _dicts(m.get("refinement_history"))
+        usage = m["usage_count"] if isinstance(m.get("usage_count"), int) else 0
+        rows.append(Capability(
+            str(m.get("capability_id")), m.get("agent_id") if isinstance(m.get("agent_id"), str)
+            else None, usage, number(m.get("success_rate")), number(m.get("quality_score")),
+            number(m.get("average_duration")), len(history),
+            mean(number(r.get("improvement_percent")) for r in history),
+            _day(m.get("last_improved")), _history(m, "success_rate"),
+            _history(m, "quality_score")))  # fmt: skip
+    rows.sort(key=lambda c: (-c.usage_count, c.capability_id))
+    usage = [(c.usage_count, c) for c in rows]
+    summary = CapabilitySummary(
+        len(rows), sum(c.usage_count for c in rows),
+        weighted((c.success_rate, n) for n, c in usage),
+        weighted((c.quality_score, n) for n, c in usage),
+        weighted((c.average_duration, n) for n, c in usage), sum(c.refinements for c in rows))
+    return Capabilities(summary, tuple(rows))
+
+
+def _pattern_type(kind: str, group: list[dict[str, Any]]) -> PatternType:
+    return PatternType(kind, len(group), sum(p.get("is_anti_pattern") is True for p in group),
+                       mean(number(p.get("quality_score")) for p in group),
+                       mean(number(p.get("success_rate")) for p in group),
+                       mean(number(p.get("security_score")) for p in group))
+
+
+def patterns(records: list[dict[str, Any]]) -> Patterns:
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in records:
+        by_type[str(p.get("pattern_type") or "other")].append(p)
+    anti = sum(p.get("is_anti_pattern") is True for p in records)
+    summary = PatternSummary(
+        len(records), anti, rate(anti, len(records)),
+        mean(number(p.get("quality_score")) for p in records),
+        mean(number(p.get("success_rate")) for p in records),
+        sum(p["rejection_count"] for p in records if isinstance(p.get("rejection_count"), int)))
+    rows = sorted((_pattern_type(k, g) for k, g in by_type.items()),
+                  key=lambda t: (-t.patterns, t.pattern_type))
+    return Patterns(summary, tuple(rows))
+
+
+def _tags(p: dict[str, Any]) -> list[str]:
+    meta = p.get("metadata")
+    tags = meta.get("vulnerabilities") if isinstance(meta, dict) else None
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def security(records: list[dict[str, Any]]) -> Security:
+    secure = insecure = unscored = 0
+    for p in records:
+        score = number(p.get("security_score"))
+        if p.get("is_anti_pattern") is True or _tags(p) or (score and score < SECURE_MIN_SCORE):
+            insecure += 1
+        elif not score:
+            unscored += 1
+        else:
+            secure += 1
+    tags = Counter(tag for p in records for tag in set(_tags(p)))
+    scores = (number(p.get("security_score")) for p in records)
+    return Security(secure, insecure, unscored, SECURE_MIN_SCORE,
+                    mean(s for s in scores if s), tuple(Tag(t, n) for t, n in sorted(
+                        tags.items(), key=lambda kv: (-kv[1], kv[0]))))
+
+
+def trends(memory: list[dict[str, Any]], runs: list[dict[str, Any]]) -> tuple[Day, ...]:
+    tasks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    agent_runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in memory:
+        if day := _day(record.get("timestamp")):
+            tasks[day].append(record)
+    for record in runs:
+        if day := _day(record.get("timestamp")):
+            agent_runs[day].append(record)
+    days = []
+    for day in sorted(set(tasks) | set(agent_runs)):
+        t, r = tasks.get(day, []), agent_runs.get(day, [])
+        days.append(Day(day, len(t), mean(number(m.get("quality_score")) for m in t),
+                        rate(sum(m.get("outcome") == "success" for m in t), len(t)),
+                        len(r), rate(sum(x.get("success") is True for x in r), len(r))))
+    return tuple(days)
+
+
+def _performers(records: Iterable[dict[str, Any]], field: str) -> tuple[Performer, ...]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for record in records:
+        if isinstance(record.get(field), str) and isinstance(record.get("success"), bool):
+            groups[record[field]].append(record["success"])
+    rows = [Performer(name, len(ok), rate(sum(ok), len(ok)), len(ok) - sum(ok))
+            for name, ok in groups.items() if len(ok) >= MIN_RUNS]
+    rows.sort(key=lambda p: (p.success_rate or 0.0, -p.runs, p.name))
+    return tuple(rows[:LOWEST])
+
+
+def _name(value: Any) -> str:
+    return value if isinstance(value, str) and value else "unknown"
+
+
+def failures(memory: list[dict[str, Any]], analytics: dict[str, Any]) -> Failures:
+    outcomes = Counter(_name(m.get("outcome")) for m in memory)
+    by_agent: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in memory:
+        by_agent[_name(m.get("outcome"))][_name(m.get("agent_id"))] += 1
+    rows = []
+    for outcome, count in sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0])):
+        if outcome != "success":
+            agent, agent_tasks = min(by_agent[outcome].items(), key=lambda kv: (-kv[1], kv[0]))
+            rows.append(OutcomeCount(outcome, count, rate(count, len(memory)), agent,
+                                     agent_tasks))
+    return Failures(len(memory), sum(r.tasks for r in rows), tuple(rows),
+                    _performers(_dicts(analytics.get("agents")), "agent_name"),
+                    _performers(_dicts(analytics.get("workflows")), "workflow_name"), MIN_RUNS)
+
+
+def build(document: dict[str, Any], *, capabilities_only: Sequence[str] = (),
+          since: str | None = None, now: dt.datetime | None = None) -> Dashboard:
+    """The dashboard of a collected document (narrowed in place by the filters)."""
+    narrow(document, capabilities_only, since)
+    memory, records = _dicts(document.get("memory")), _dicts(document.get("patterns"))
+    analytics = _mapping(document.get("analytics"))
+    days = trends(memory, _dicts(analytics.get("agents")))
+    collection, project = _mapping(document.get("collection")), _mapping(document.get("project"))
+    return Dashboard(
+        DASHBOARD_VERSION, (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        Project(str(project.get("name")), project.get("framework_version")),
+        {"capabilities": list(capabilities_only), "since": since},
+        Period(days[0].date, days[-1].date) if days else None,
+        {str(name): str(_mapping(entry).get("status", "missing"))
+         for name, entry in _mapping(collection.get("sources")).items()},
+        tuple(str(w) for w in collection.get("warnings") or ()),
+        capabilities(_dicts(_mapping(document.get("capabilities")).get("metrics"))),
+        patterns(records),
+        security(records), days, failures(memory, analytics))
+
+
+def to_dict(dashboard: Dashboard) -> dict[str, Any]:
+    """The stable JSON shape (docs/dashboard.md): plain dicts, lists and values."""
+    return _plain(dataclasses.asdict(dashboard))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
