@@ -155,17 +155,11 @@ class Coverage:
         return Counter({node.text(): n for node, n in counts.items()})
 
 
-def tally_leaves(value: Any, path: Path, counts: Counter[Path]) -> None:
-    """Count the leaves of ``value`` by folded path (what the sweep would report for an
-    uncovered value)."""
-    root = PathNode()
-    node = root
-    for part in path:
-        node = node.child(part)
-    found: Counter[PathNode] = Counter()
-    _tally(value, node, found)
-    for leaf, n in found.items():
-        counts[leaf.path()] += n
+def tally_leaves(value: Any, node: PathNode, counts: Counter[PathNode]) -> None:
+    """Count the leaves of ``value`` by folded path, under ``node`` (what the sweep would
+    report for an uncovered value). Reuse one node for many values: path nodes link both
+    ways, and a tree per value would be garbage for the (paused) cyclic collector."""
+    _tally(value, node, counts)
 
 
 def _tally(value: Any, node: PathNode, counts: Counter[PathNode]) -> None:

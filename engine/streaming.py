@@ -24,7 +24,7 @@ from typing import Any
 from .actions import DROP, ActionValueError, RunContext
 from .actions.base import Folder
 from .coverage import tally_leaves
-from .paths import WILD, Path, fold, format_path
+from .paths import WILD, Path, PathNode, fold, format_path
 from .policy import Rule
 from .recordplan import RecordPlan
 from .report import RuleReport
@@ -354,11 +354,14 @@ class Streams:
             if live.ops or live.kept or unmatched != "drop":
                 self.materialize(live, state, ctx)  # the sweep decides on its records
                 continue
-            counts: Counter[Path] = Counter()
+            counts: Counter[PathNode] = Counter()
+            node = PathNode()
+            for part in (*live.path, WILD):
+                node = node.child(part)
             for record in live.stream:  # no rule covers it: count its leaves, keep nothing
-                tally_leaves(record, (*live.path, WILD), counts)
-            for path, count in counts.items():
-                uncovered[format_path(path)] += count
+                tally_leaves(record, node, counts)
+            for leaf, count in counts.items():
+                uncovered[leaf.text()] += count
             self._detach(live, state, prune=True)
         self._sync(state)
         return uncovered
