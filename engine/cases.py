@@ -13,7 +13,7 @@ A case is a mapping::
                                      # comparison (selectors); each must match something
 
 Inline rules run with the fixed key ``docs-example-key`` unless the case gives ``key``.
-``learnexport policy test`` adds ``sample`` (see ``learnexport.policytools.cases``).
+``learnexport policy test`` adds ``sample`` (see ``learnexport.policytools.casefiles``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def inline_policy(case: dict[str, Any], shown: str = "<case>") -> Policy:
 
 def run_case(case: dict[str, Any], policy: Policy | None = None,
              key: HashKey | None = None, shown: str = "<case>",
-             stamp: Callable[[Report], dict[str, Any]] | None = None) -> CaseOutcome:
+             stamp: Callable[..., dict[str, Any]] | None = None) -> CaseOutcome:
     """Run one case; ``policy`` is the policy under test when the case has no rules;
     ``stamp`` builds the run's metadata (for policies with ``stamp:``)."""
     try:
@@ -70,7 +70,8 @@ def run_case(case: dict[str, Any], policy: Policy | None = None,
     if "error" in case:
         return CaseOutcome(False, [f"expected an error containing {case['error']!r}, "
                                    "but the run succeeded"], None, None)
-    expected, actual, problems = case.get("expect"), result.document, []
+    expected, actual = case.get("expect"), result.document
+    problems: list[str] = []
     if case.get("ignore"):
         expected, actual, problems = _without_ignored(case["ignore"], expected, actual)
     problems += structural_diff(expected, actual)
