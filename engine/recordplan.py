@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .paths import Path
-from .selectors import _INTERPRETER, Match, Selector, _as_list, _compile, _flatten, _Located
+from .selectors import Match, Selector, _as_list, _compile, _flatten, _Located, condition_holds
 
 _Eval = Callable[[_Located], "_Located | None"]
 
@@ -35,9 +35,7 @@ class RecordPlan:
     whole: bool  # rel is the record itself (``list[*]``)
 
     def wanted(self, record: Any) -> bool:
-        if self.condition is None:
-            return True
-        return not _INTERPRETER._is_false(_INTERPRETER.visit(self.condition, record))
+        return self.condition is None or condition_holds(self.condition, record)
 
     def matches(self, record: Any, path: Path, container: list[Any], index: int) -> list[Match]:
         """The locations inside one record (whose own path is ``path``)."""

@@ -19,7 +19,7 @@ from .paths import WILD, Path, fold, format_path, set_at
 from .policy import Rule
 from .recordplan import RecordPlan
 from .report import RuleReport
-from .selectors import Match
+from .selectors import FilterError, Match
 
 
 @dataclass
@@ -44,6 +44,19 @@ def fail(rule: Rule, exc: ActionValueError, path: Path | None) -> ApplyError:
 
 
 def run_in_memory(rule: Rule, state: RunState, ctx: RunContext, report: RuleReport) -> None:
+    try:
+        _run(rule, state, ctx, report)
+    except FilterError as exc:
+        raise filter_failed(rule, exc) from None
+
+
+def filter_failed(rule: Rule, exc: FilterError) -> ApplyError:
+    return ApplyError(str(exc), location=rule.location, rule=rule.id,
+                      hint="guard the condition against other types, e.g. "
+                      "[?type(x) == 'array' && length(x) > `0`]")
+
+
+def _run(rule: Rule, state: RunState, ctx: RunContext, report: RuleReport) -> None:
     plan = rule.plan
     target = lookup(state.doc, plan.prefix) if plan is not None else None
     if plan is not None and type(target) is list:

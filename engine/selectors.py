@@ -68,6 +68,23 @@ class SelectorSyntaxError(ValueError):
         self.hint = hint
 
 
+class FilterError(ValueError):
+    """A filter condition that cannot be evaluated on an element (a function given the
+    wrong type, e.g. ``length(5)``): the engine reports it with the rule."""
+
+
+def condition_holds(condition: dict[str, Any], value: Any) -> bool:
+    """Whether a filter condition is true for ``value``, evaluated by jmespath. An ordering
+    comparison of non-numbers is null (false), as the JMESPath spec says (jmespath.py
+    raises TypeError there)."""
+    try:
+        return not _INTERPRETER._is_false(_INTERPRETER.visit(condition, value))
+    except TypeError:
+        return False
+    except jmespath.exceptions.JMESPathError as exc:
+        raise FilterError(f"the filter condition failed: {str(exc).splitlines()[0]}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """One location: its path, its value, and where to write (container and key)."""
@@ -289,11 +306,9 @@ def _value_projection(node: dict[str, Any]) -> _Eval:
 def _filter_projection(node: dict[str, Any]) -> _Eval:
     left_node, right_node, condition = node["children"]
     left, right = _compile(left_node), _compile(right_node)
-    is_false = _INTERPRETER._is_false  # jmespath's own truthiness
-    visit = _INTERPRETER.visit
 
     def keep(item: _Located) -> bool:
-        return not is_false(visit(condition, _to_value(item)))
+        return condition_holds(condition, _to_value(item))
 
     def run(cur: _Located) -> _Located | None:
         items = _as_list(left(cur))

@@ -28,7 +28,8 @@ from .paths import WILD, Path, PathNode, fold, format_path
 from .policy import Rule
 from .recordplan import RecordPlan
 from .report import RuleReport
-from .rules import RunState, fail, lookup, write_outcome
+from .rules import RunState, fail, filter_failed, lookup, write_outcome
+from .selectors import FilterError
 from .streams import RecordStream
 
 
@@ -231,7 +232,13 @@ class Streams:
             return fold_record
         if op.plan.field is not None and op.folder is None and not op.drop_only:
             return self._field_step(op, live, position, rels, tally)
-        return lambda record: self._step(op, live, record, position[0], rels)
+        def general(record: Any) -> Any:
+            try:
+                return self._step(op, live, record, position[0], rels)
+            except FilterError as exc:
+                raise filter_failed(op.rule, exc) from None
+
+        return general
 
     def _field_step(self, op: _Op, live: _Live, position: list[int], rels: list[Path],
                     tally: list[int]) -> Callable[[Any], Any]:

@@ -350,3 +350,23 @@ def test_fixed_examples_agree_with_jmespath(expression: str) -> None:
     assert repr(selector.structure(DOC)) == repr(jmespath.search(expression, DOC))
     for match in selector.resolve(DOC):
         assert get(DOC, match.path) is match.value
+
+
+def test_an_ordering_comparison_of_non_numbers_is_null_as_the_spec_says() -> None:
+    """JMESPath: ordering non-numbers yields null (jmespath.py raises TypeError)."""
+    doc = {"a": [{"b": "x"}, {"b": 60}, {"b": 40}]}
+    found = compile_selector("a[?b > `50`]").resolve(doc)
+    assert [m.path for m in found] == [("a", 1)]
+
+
+def test_a_filter_function_given_the_wrong_type_is_a_clear_error() -> None:
+    from learnexport.apply import apply_policy
+    from learnexport.errors import ApplyError
+    from learnexport.policy import parse_policy
+
+    policy = parse_policy("policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
+                          "  - {id: g, select: \"a[?length(b) > `1`]\", action: drop}\n", "p.yaml")
+    with pytest.raises(ApplyError) as caught:
+        apply_policy(policy, {"a": [{"b": 5}]})
+    assert caught.value.render().startswith(
+        'p.yaml:5:5: rule "g": the filter condition failed: In function length(), invalid type')
