@@ -47,8 +47,9 @@ with open(target, "wb") as out:
     out.write(orjson.dumps(records, option=orjson.OPT_INDENT_2) + b"\\n")
 '''
 
-_WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
-          "november oscar papa quebec romeo sierra tango uniform victor whiskey").split()
+_WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+          "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+          "sierra", "tango", "uniform", "victor", "whiskey"]
 
 
 _COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark")

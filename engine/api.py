@@ -32,8 +32,9 @@ def collect(project: str | Path = ".") -> dict[str, Any]:
 def apply(policy: str | Path | Policy, document: Any, *,
           key: bytes | str | Path | None = None) -> RunResult:
     """Apply a policy (a path or a loaded ``Policy``) to a document, with the schema and
-    leak checks (and, for a policy with ``stamp:``, its metadata). ``key``: the secret itself (bytes), or the path of a key file; default:
-    the policy's ``hash.key``. Returns the result document, the report and the key used."""
+    leak checks (and, for a policy with ``stamp:``, its metadata). ``key``: the secret
+    itself (bytes), or the path of a key file; default: the policy's ``hash.key``.
+    Returns the result document, the report and the key used."""
     loaded = policy if isinstance(policy, Policy) else load_policy(policy)
     hash_key = _key(loaded, key)
     return run(loaded, document, key=hash_key, stamp=Stamp(loaded, document, hash_key))

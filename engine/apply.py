@@ -10,9 +10,7 @@ changed: the engine works on its own copy (streams are read afresh, never writte
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +23,7 @@ from .policy import Policy, Rule
 from .report import Report, RuleReport
 from .rules import RunState, run_in_memory
 from .streaming import Streams
+from .streams import gc_paused
 
 
 @dataclass
@@ -51,7 +50,7 @@ def apply_policy(policy: Policy, document: Any, *, key: bytes | None = None,
     try:
         state = RunState(json_copy(document) if copy else document, Coverage())
         streams = Streams()
-        with _gc_paused():
+        with gc_paused():
             for rule in policy.rules:
                 report.rules.append(_run_rule(rule, state, streams, ctx))
             drained = streams.finish(state, ctx, policy.unmatched)
@@ -107,19 +106,6 @@ def _require_key(policy: Policy, key: bytes | None) -> None:
                 "--hash-key-file FILE, or create one with: learnexport key new FILE",
                 location=hashing[0].location, rule=hashing[0].id,
             )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """JSON data has no reference cycles; the cyclic collector only rescans millions of
-    live records again and again. Paused while rules run, restored after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def json_copy(value: Any) -> Any:

@@ -12,7 +12,7 @@ import typer
 
 from . import cli_fleet, cli_policy, cli_project, docio, keys
 from .apply import Report
-from .cli_base import app, key_app, reports_errors
+from .cli_base import app, emit, key_app, reports_errors
 from .pipeline import RunResult, run
 from .policy import Policy, load_policy
 from .provenance import Stamp
@@ -48,11 +48,7 @@ def apply_command(
     data = docio.encode_json(result.document, pretty=not compact)
     if report is not None:
         docio.write_atomic(report, docio.encode_json(report_dict(result), pretty=True))
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        docio.write_atomic(output, data)
+    emit(data, output)
 
 
 def report_dict(result: RunResult) -> dict[str, Any]:

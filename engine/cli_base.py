@@ -11,11 +11,12 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from . import __version__
+from . import __version__, docio
 from .errors import LearnexportError
 
 app = typer.Typer(
@@ -52,6 +53,15 @@ def reports_errors(func: F) -> F:
                   "learnexport; rerun with LEARNEXPORT_DEBUG=1 to see where.", 70)
 
     return wrapper  # type: ignore[return-value]
+
+
+def emit(data: bytes, output: Path | None) -> None:
+    """Write a command's result: to stdout, or atomically to ``output``."""
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        docio.write_atomic(output, data)
 
 
 def _fail(message: str, code: int) -> None:

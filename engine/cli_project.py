@@ -6,31 +6,31 @@ import contextlib
 import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from . import docio, exporter, sample, versions
-from .cli_base import app, reports_errors
+from .cli_base import app, emit, reports_errors
 from .collector import collect
 from .errors import UsageError
 from .provenance import Filters
 
 
-class Size(str, Enum):
+class Size(StrEnum):
     small = "small"
     typical = "typical"
     large = "large"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     json = "json"
     yaml = "yaml"
 
 
-class Section(str, Enum):
+class Section(StrEnum):
     capability_metrics = "capability_metrics"
     pattern_statistics = "pattern_statistics"
     learning_effectiveness = "learning_effectiveness"
@@ -73,10 +73,7 @@ def collect_command(
     for warning in document["collection"]["warnings"]:
         sys.stderr.write(f"learnexport: warning: {warning}\n")
     data = docio.encode_json(document, pretty=True)
-    if output is None:
-        sys.stdout.buffer.write(data)
-    else:
-        docio.write_atomic(output, data)
+    emit(data, output)
 
 
 def _date(value: str | None, option: str) -> str | None:
@@ -165,10 +162,7 @@ def migrate_command(
     document = docio.read_document(file)
     migrated = versions.migrate(document, to, file)
     data = docio.encode_json(migrated, pretty=True)
-    if output is None:
-        sys.stdout.buffer.write(data)
-    else:
-        docio.write_atomic(output, data)
+    emit(data, output)
 
 
 @contextlib.contextmanager

@@ -12,20 +12,18 @@ docs/collected-document.md.
 from __future__ import annotations
 
 import errno
-import gc
 import json
 import os
 import re
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import yaml
 from learnexport.errors import InputError, Location
-from learnexport.streams import ArrayReader, RecordStream, fast_loads, materialize
+from learnexport.streams import ArrayReader, RecordStream, fast_loads, gc_paused, materialize
 
 __all__ = ["FIELDS", "MAX_LINE_BYTES", "SOURCE_PATHS", "check_record", "collect", "iter_json_array",
            "iter_jsonl"]
@@ -528,15 +526,20 @@ class _Run:
             return None
         self.done("config", 1)
         version = data.get("framework_version")
-        if type(version) is str:
+        if type(version) is str and _VERSION.match(version):
             return version
-        entry["problems"].append(
+        entry["problems"].append(  # never the value: it goes into every export's metadata
             "config.yaml: no framework_version" if version is None else
+            "config.yaml: framework_version is not a version number like 3.6.3; left out"
+            if type(version) is str else
             f"config.yaml: framework_version is {_json_name(version)}, expected a string (quote it)"
         )  # fmt: skip
         return None
 
 
+# A release number (3.6.3, 3.7.0rc1, 3.6.3.post1): the one raw value an export carries, so
+# free text (a user, customer or host name someone typed there) is refused.
+_VERSION = re.compile(r"\d+(?:\.\d+){1,2}(?:(?:a|b|rc|\.post|\.dev)\d+)*\Z")
 _HISTORY_NAME = re.compile(r"(agents|workflows)-(\d{4}-\d{2}-\d{2})\.jsonl\Z")
 
 
@@ -648,7 +651,7 @@ def collect(
         "warnings": [],
     }
     if not lazy:
-        with _gc_paused():
+        with gc_paused():
             materialize(document)
         document["collection"]["warnings"] = _warnings(sources)
     return document
@@ -658,19 +661,6 @@ def warnings_of(document: dict[str, Any]) -> list[str]:
     """One line per missing or unreadable source, or source with problems (for a lazy
     document, call it after the streams were read)."""
     return _warnings(document["collection"]["sources"])
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Millions of new (acyclic) records make the cyclic GC rescan them again and again:
-    a third of the time on a large project. Paused while reading, restored after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _document(root: Path, run: _Run) -> dict[str, Any]:

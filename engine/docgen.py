@@ -39,6 +39,7 @@ result it must `expect`. Unless an example says otherwise it runs with `unmatche
 | `hash.key` | `env:NAME` or `file:PATH` (relative to the policy file's folder) | see *Hashing* |
 | `hash.length` | hex characters a hash keeps, 8 to 64 | `16` |
 | `stamp` | a dotted location where the run's metadata is written (policy id, version and SHA-256, key id, time, sources, privacy notice), e.g. `export_metadata` | none |
+| `allow` | leak-check allowances: a list of `{detector, path, reason}`, each allowing one detector on the folded paths matching `path` (`*` any text, `[*]` any element); the report lists every allowance a run relied on | none |
 | `rules` | the rules, applied in file order | required |
 
 Each rule has an `id` (unique in the file), a `select`or, an `action`, the action's options
@@ -46,7 +47,7 @@ flat beside them, and an optional `note` for reviewers. Unknown keys anywhere ar
 reported with `file:line:column`, the rule id, and a suggestion:
 
 ```text
-policies/x.yaml:12:5: rule "task-ids": unknown option 'lenght' for action hash (did you mean 'length'?). hash takes length, prefix
+policies/x.yaml:12:5: rule "task-ids": unknown option 'lenght' for action hash (did you mean 'length'?). Hash takes length, prefix
 ```
 
 ## Selectors

@@ -22,9 +22,9 @@ from . import docio
 from .collector import collect
 from .keys import resolve
 from .pipeline import RunResult, run
-from .streams import RecordStream
 from .policy import Policy, load_policy
 from .provenance import Filters, Stamp
+from .streams import RecordStream
 
 SECTIONS = ("capability_metrics", "pattern_statistics", "learning_effectiveness",
             "usage_patterns", "task_outcomes")
@@ -51,14 +51,15 @@ class Prepared:
                  f"hash key id {self.result.key.id if self.result.key else 'none'}"]
         for name in SECTIONS:
             if name in doc:
-                lines.append(f"section {name}: {_rows(doc[name])} rows")
+                lines.append(f"section {name}: {section_rows(doc[name])} rows")
         for name, entry in self.sources.items():
             lines.append(f"read {name}: {entry.get('records', 0)} records ({entry.get('status')})")
         lines.append(f"to {self.output} ({len(self.data)} bytes)")
         return lines
 
 
-def _rows(section: Any) -> int:
+def section_rows(section: Any) -> int:
+    """How many summary rows an export section holds (for what-will-be-shared lists)."""
     if isinstance(section, list):
         return len(section)
     if isinstance(section, dict):
@@ -68,10 +69,11 @@ def _rows(section: Any) -> int:
 
 def prepare(project: Path | str = ".", *, policy: Path | None = None,
             output: Path | None = None, fmt: str = "json", compress: bool = False,
-            filters: Filters = Filters(), hash_key_file: Path | None = None,
+            filters: Filters | None = None, hash_key_file: Path | None = None,
             progress: Callable[[str, int], None] | None = None,
             now: Callable[[], dt.datetime] | None = None) -> Prepared:
     """Everything an export does except writing it."""
+    filters = filters or Filters()
     loaded = load_policy(policy or default_policy_path())
     document = collect(project, progress=progress, lazy=True)
     root = Path(document["project"]["root"])

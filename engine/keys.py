@@ -47,8 +47,9 @@ def from_spec(spec: str, base_dir: Path | None = None, where: Location | None = 
         value = os.environ.get(name)
         if not value:
             raise InputError(f"the hash key variable {name} is not set",
-                             hint=f"set it with: export {name}=... (at least {MIN_KEY_BYTES} characters), "
-                             "or give the key in a file with --hash-key-file", location=where)
+                             hint=f"set it with: export {name}=... (at least {MIN_KEY_BYTES} "
+                             "characters), or give the key in a file with --hash-key-file",
+                             location=where)
         return _checked(value.encode("utf-8"), spec)
     path = Path(name).expanduser()
     if not path.is_absolute() and base_dir is not None:

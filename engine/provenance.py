@@ -47,7 +47,7 @@ class Stamp:
     source: Any
     key: HashKey | None
     filters: Filters = field(default_factory=Filters)
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def __call__(self, report: Report, result: Any = None) -> dict[str, Any]:
         schema_version = (self.policy.schema or "").removeprefix("export-") or None

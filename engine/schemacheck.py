@@ -130,8 +130,8 @@ def _describe(error: Any, schema: Any) -> Problem:
                        _TYPE_HINTS.get(str(wanted), f"write {_article(str(wanted))} here"))
     if code == cerr.UNALLOWED_VALUE.code:
         shown = ", ".join(map(str, constraint))
-        return Problem(path, f"{value!r} is not allowed{did_you_mean(str(value), map(str, constraint))}",
-                       f"use one of: {shown}")
+        close = did_you_mean(str(value), map(str, constraint))
+        return Problem(path, f"{value!r} is not allowed{close}", f"use one of: {shown}")
     if code == cerr.REGEX_MISMATCH.code:
         meta = _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
         return Problem(path, f"{value!r} {meta.get('message', f'does not match {constraint}')}",

@@ -16,8 +16,10 @@ fails either check is parsed again by the collector's strict decoder for the exa
 from __future__ import annotations
 
 import codecs
+import gc
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import orjson
@@ -92,6 +94,20 @@ class RecordStream:
 
     def __repr__(self) -> str:
         return f"RecordStream({self.name!r})"
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """JSON records hold no reference cycles; the cyclic collector only rescans millions
+    of them again and again (a third of the time of a large collection). Paused while
+    records flow, restored after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def materialize(value: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import __version__, docio, leakcheck, schemacheck, versions
 from .errors import InputError, LeakError, Location
+from .exporter import SECTIONS, section_rows
 
 FORMAT = "learnexport-submission"
 FORMAT_VERSION = 1
@@ -30,8 +31,6 @@ EXPORT, MANIFEST, README = "export.json", "manifest.json", "README.md"
 MAX_NOTE = 500
 MAX_MEMBERS = 16
 MAX_MEMBER_BYTES = 512 * 1024**2
-SECTIONS = ("capability_metrics", "pattern_statistics", "learning_effectiveness",
-            "usage_patterns", "task_outcomes")
 
 _SHA = {"type": "string", "required": True, "regex": "[0-9a-f]{64}"}
 MANIFEST_SCHEMA: dict[str, Any] = {
@@ -111,19 +110,11 @@ def summary(checked: Checked, note: str | None, target: Path) -> list[str]:
              f"hash key id {meta.get('hash_key_id') or 'none'}"]
     for name in SECTIONS:
         if checked.document.get(name) is not None:
-            lines.append(f"section {name}: {_rows(checked.document[name])} rows")
+            lines.append(f"section {name}: {section_rows(checked.document[name])} rows")
     lines.append(f"note: {note}" if note else "note: none")
     lines.append(f"privacy notice: {meta.get('privacy_notice')}")
     lines.append(f"to {target}")
     return lines
-
-
-def _rows(section: Any) -> int:
-    if isinstance(section, list):
-        return len(section)
-    if isinstance(section, dict):
-        return sum(len(v) if isinstance(v, list) else 1 for v in section.values())
-    return 0
 
 
 def readme(checked: Checked, note: str | None) -> str:

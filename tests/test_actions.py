@@ -384,7 +384,8 @@ def test_aggregate_into_a_place_an_earlier_rule_covered_is_no_crash() -> None:
     [
         ({"select": "v", "action": "round", "digits": 1, "to": "day"},
          'p.yaml:7:13: rule "r": round needs exactly one of digits, step and to; it has '
-         "digits, to. Write digits: 2 for numbers, step: 5 for multiples, or to: day for timestamps"),
+         "digits, to. Write digits: 2 for numbers, step: 5 for multiples, or to: day for "
+         "timestamps"),
         ({"select": "v", "action": "hash", "lenght": 3},
          "p.yaml:8:5: rule \"r\": unknown option 'lenght' for action hash (did you mean "
          "'length'?). Hash takes length, prefix"),

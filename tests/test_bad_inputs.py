@@ -128,7 +128,8 @@ CASES = [
         first="learnexport: p.yaml:5:5: rule \"r\": missing required key 'select'. Add it"),
     Bad("unknown-top-level-key", {"p.yaml": GOOD_POLICY + "rulez: []\n"},
         first="learnexport: p.yaml:8:1: unknown key 'rulez' (did you mean 'rules'?). Remove it; "
-              "allowed here: allow, description, hash, policy, rules, schema, stamp, unmatched, version",
+              "allowed here: allow, description, hash, policy, rules, schema, stamp, unmatched, "
+              "version",
         ),
     Bad("bad-semantic-version", {"p.yaml": GOOD_POLICY.replace("1.0.0", "'1.0'")},
         first="learnexport: p.yaml:2:10: '1.0' is not a semantic version. Write MAJOR.MINOR.PATCH "
@@ -156,11 +157,13 @@ CASES = [
     Bad("round-digits-and-to", {"p.yaml": rule("select: memory[*].score\naction: round\n"
                                                "digits: 2\nto: day")},
         first="learnexport: p.yaml:7:13: rule \"r\": round needs exactly one of digits, step and "
-              "to; it has digits, to. Write digits: 2 for numbers, step: 5 for multiples, or to: day for "
+              "to; it has digits, to. Write digits: 2 for numbers, step: 5 for multiples, or to: "
+              "day for "
               "timestamps"),
     Bad("bucket-without-bounds", {"p.yaml": rule("select: memory[*].score\naction: generalize\n"
                                                  "as: bucket")},
-        first="learnexport: p.yaml:5:5: rule \"r\": as: bucket needs 'bounds'. Add bounds: [1, 5, 10]"),
+        first="learnexport: p.yaml:5:5: rule \"r\": as: bucket needs 'bounds'. "
+              "Add bounds: [1, 5, 10]"),
     Bad("redact-invalid-regex", {"p.yaml": rule("select: memory[*].outcome\naction: redact\n"
                                                 "patterns: ['(unclosed']")},
         first="learnexport: p.yaml:8:5: rule \"r\": pattern '(unclosed' is not a regular "

@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from learnexport import sample, versions
 from learnexport.collector import collect
 from learnexport.exporter import default_policy_path

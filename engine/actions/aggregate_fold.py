@@ -100,20 +100,6 @@ def _feeder(spec: MetricSpec) -> Feed | None:
             cell.count += not _is_false(get(record))
         return count
     take = _TAKERS[spec.kind]
-    name = plain_field(spec.text) if spec.text else None
-    if name is not None:
-        def feed_field(cell: _Cell, record: Any, index: int) -> None:
-            value = record.get(name) if type(record) is dict else None
-            if value is None:
-                return
-            if type(value) is list:
-                for item in value:
-                    if item is not None:
-                        take(spec, cell, item, index)
-            else:
-                take(spec, cell, value, index)
-        return feed_field
-
     def feed(cell: _Cell, record: Any, index: int) -> None:
         value = get(record)
         if value is None:

@@ -66,8 +66,7 @@ from typing import Any
 from .base import Action, ActionValueError, OptionError, RunContext, as_number, type_name
 
 TOP_FOLDERS = frozenset(
-    "src lib libs app apps pkg cmd internal tests test spec docs doc scripts bin tools "
-    "config configs examples benchmarks bench packages modules components services".split()
+    ["src", "lib", "libs", "app", "apps", "pkg", "cmd", "internal", "tests", "test", "spec", "docs", "doc", "scripts", "bin", "tools", "config", "configs", "examples", "benchmarks", "bench", "packages", "modules", "components", "services"]
 )
 _SEPARATORS = re.compile(r"[\\/]+")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}\Z")  # longer "extensions" may carry names

@@ -49,8 +49,10 @@ def _prepare(options: dict[str, Any]) -> dict[str, Any]:
         try:
             compiled.append(re.compile(text))
         except re.error as exc:
-            raise OptionError("patterns", f"pattern {text!r} is not a regular expression: {exc}",
-                              hint="write Python regular expressions; escape a literal '.' as '\\.'")
+            raise OptionError(
+                "patterns", f"pattern {text!r} is not a regular expression: {exc}",
+                hint="write Python regular expressions; escape a literal '.' as '\\.'",
+            ) from None
         if compiled[-1].search(""):
             raise OptionError("patterns", f"pattern {text!r} matches empty text",
                               hint="make it match at least one character")
