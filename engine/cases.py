@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .apply import Report, json_copy
+from .applier import Report, json_copy
 from .errors import LearnexportError
 from .keys import HashKey
 from .pipeline import run

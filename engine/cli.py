@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from . import cli_fleet, cli_policy, cli_project, docio, keys
-from .apply import Report
+from .applier import Report
 from .cli_base import app, emit, key_app, reports_errors
 from .pipeline import RunResult, run
 from .policy import Policy, load_policy

@@ -20,6 +20,7 @@ import yaml
 
 from . import docio
 from .collector import collect
+from .errors import OutputError
 from .keys import resolve
 from .pipeline import RunResult, run
 from .policy import Policy, load_policy
@@ -93,7 +94,13 @@ def prepare(project: Path | str = ".", *, policy: Path | None = None,
 
 
 def write(prepared: Prepared) -> Path:
-    prepared.output.parent.mkdir(parents=True, exist_ok=True)
+    folder = prepared.output.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the folder for the export "
+                          f"({exc.strerror or exc}); nothing was written",
+                          hint="choose a folder you can write to with -o") from None
     docio.write_atomic(prepared.output, prepared.data)
     return prepared.output
 

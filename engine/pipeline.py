@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import leakcheck, schemacheck
-from .apply import Report, apply_policy
+from .applier import Report, apply_policy
 from .keys import HashKey
 from .policy import Policy
 

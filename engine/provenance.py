@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
-from .apply import Report
+from .applier import Report
 from .keys import HashKey
 from .policy import Policy
 

@@ -18,6 +18,7 @@ import cerberus
 import yaml
 from cerberus import errors as cerr
 
+from . import detectors
 from .actions.base import type_name
 from .errors import SchemaCheckError, did_you_mean
 from .paths import Path, format_path
@@ -80,7 +81,7 @@ def check(document: Any, schema_name: str) -> None:
     checker = validator(schema)
     if checker.validate(document):
         return
-    found = [p.render() for p in problems(checker)]
+    found = [p.render() for p in problems(checker, mask=True)]
     raise SchemaCheckError(
         f"the result does not pass schema {schema_name} ({len(found)} problem"
         f"{'s' if len(found) != 1 else ''})",
@@ -89,9 +90,12 @@ def check(document: Any, schema_name: str) -> None:
     )
 
 
-def problems(checker: cerberus.Validator) -> list[Problem]:
-    """Every leaf failure of the last validation, in document order."""
-    out = [_describe(e, checker.schema) for e in _leaves(checker._errors)]
+def problems(checker: cerberus.Validator, mask: bool = False) -> list[Problem]:
+    """Every leaf failure of the last validation, in document order. ``mask``: show text
+    values as a masked preview (a failing export may hold a secret: its schema check runs
+    before the leak check, and its message must not repeat the secret)."""
+    show = _masked if mask else repr
+    out = [_describe(e, checker.schema, show) for e in _leaves(checker._errors)]
     return sorted(out, key=lambda p: [str(part) for part in p.path])
 
 
@@ -113,7 +117,13 @@ def _sub_schema(schema: Any, schema_path: tuple[Any, ...]) -> Any:
     return node
 
 
-def _describe(error: Any, schema: Any) -> Problem:
+def _masked(value: Any) -> str:
+    if isinstance(value, str) and len(value) >= 8:
+        return f"'{detectors.mask_preview(value)}'"
+    return repr(value)
+
+
+def _describe(error: Any, schema: Any, show: Any = repr) -> Problem:
     path = tuple(error.document_path)
     value, constraint, code = error.value, error.constraint, error.code
     field = str(path[-1]) if path else "document"
@@ -131,14 +141,14 @@ def _describe(error: Any, schema: Any) -> Problem:
     if code == cerr.UNALLOWED_VALUE.code:
         shown = ", ".join(map(str, constraint))
         close = did_you_mean(str(value), map(str, constraint))
-        return Problem(path, f"{value!r} is not allowed{close}", f"use one of: {shown}")
+        return Problem(path, f"{show(value)} is not allowed{close}", f"use one of: {shown}")
     if code == cerr.REGEX_MISMATCH.code:
         meta = _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
-        return Problem(path, f"{value!r} {meta.get('message', f'does not match {constraint}')}",
+        return Problem(path, f"{show(value)} {meta.get('message', f'does not match {constraint}')}",
                        meta.get("hint"))
     if code in (cerr.MIN_VALUE.code, cerr.MAX_VALUE.code):
         word = "at least" if code == cerr.MIN_VALUE.code else "at most"
-        return Problem(path, f"must be {word} {constraint}, not {value!r}",
+        return Problem(path, f"must be {word} {constraint}, not {show(value)}",
                        f"use {constraint} or {'more' if word == 'at least' else 'less'}")
     if code in (cerr.MIN_LENGTH.code, cerr.MAX_LENGTH.code):
         word = "at least" if code == cerr.MIN_LENGTH.code else "at most"

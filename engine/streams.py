@@ -34,6 +34,8 @@ _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean",
 def count_keys(value: Any) -> int:
     """The number of object keys in ``value``, nested ones included (iterative); -1 when
     a float is so large that orjson may have turned a long integer into it."""
+    if type(value) not in (dict, list):  # a scalar: no keys (a huge float: see above)
+        return -1 if type(value) is float and not -_BIG < value < _BIG else 0
     total, stack = 0, [value]
     while stack:
         item = stack.pop()

@@ -18,7 +18,7 @@ import learnexport.actions as actions_package
 import pytest
 import yaml
 from learnexport.actions import REGISTRY
-from learnexport.apply import Result, apply_policy
+from learnexport.applier import Result, apply_policy
 from learnexport.cases import run_case
 from learnexport.errors import ApplyError, LearnexportError, PolicyError
 from learnexport.policy import Policy, parse_policy

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from learnexport.actions.hash import digest
-from learnexport.apply import apply_policy
+from learnexport.applier import apply_policy
 from learnexport.errors import ApplyError
 from learnexport.paths import folded, leaves
 from learnexport.policy import load_policy, parse_policy

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from learnexport.apply import apply_policy
+from learnexport.applier import apply_policy
 from learnexport.errors import LearnexportError
 from learnexport.paths import leaves
 from learnexport.policy import Policy, parse_policy

@@ -360,7 +360,7 @@ def test_an_ordering_comparison_of_non_numbers_is_null_as_the_spec_says() -> Non
 
 
 def test_a_filter_function_given_the_wrong_type_is_a_clear_error() -> None:
-    from learnexport.apply import apply_policy
+    from learnexport.applier import apply_policy
     from learnexport.errors import ApplyError
     from learnexport.policy import parse_policy
 

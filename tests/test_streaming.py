@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from learnexport import sample
-from learnexport.apply import apply_policy
+from learnexport.applier import apply_policy
 from learnexport.collector import collect
 from learnexport.errors import ApplyError
 from learnexport.exporter import default_policy_path
@@ -201,7 +201,7 @@ def test_memory_stays_flat_for_a_big_stream(tmp_path: Path) -> None:
     code = f"""
 from learnexport.collector import collect
 from learnexport.policy import parse_policy
-from learnexport.apply import apply_policy
+from learnexport.applier import apply_policy
 policy = parse_policy('''policy: t
 version: 1.0.0
 rules:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import docio, sample
-from ..apply import json_copy
+from ..applier import json_copy
 from ..cases import EXAMPLE_KEY
 from ..errors import InputError, UsageError
 from ..keys import HashKey

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..apply import Result, apply_policy, json_copy
+from ..applier import Result, apply_policy, json_copy
 from ..errors import LearnexportError
 from ..paths import Path, folded, format_path, get, leaves
 from ..policy import Policy, Rule, parse_policy

@@ -1,0 +1,16 @@
+"""The console script ``learnexport``. It imports the command line inside ``main``, so
+that an interrupt while the (heavy) imports run is handled like any other: one line,
+exit 130, no traceback."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    try:
+        from .cli import main as run
+    except KeyboardInterrupt:
+        sys.stderr.write("learnexport: interrupted; nothing was written\n")
+        raise SystemExit(130) from None
+    run()
