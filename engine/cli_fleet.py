@@ -11,12 +11,13 @@ from typing import Annotated
 
 import typer
 
-from . import dashboard as dashboard_model
-from . import docio, fleet, submission
+from . import docio, fleet
 from .cli_base import app, reports_errors
 from .cli_project import progress_for
-from .collector import collect
 from .errors import UsageError
+
+# The dashboard and submission libraries are imported by their commands: every other
+# command (export above all) starts without them.
 
 
 class ViewFormat(StrEnum):
@@ -70,6 +71,9 @@ def dashboard_command(
                                                 help="Write here; default stdout.")] = None,
 ) -> None:
     """Show your own learning data: capabilities, patterns, security, trends, failures."""
+    from . import dashboard as dashboard_model
+    from .collector import collect
+
     with progress_for("collecting") as tick:
         document = collect(project, progress=tick)
     view = dashboard_model.build(document, capabilities_only=tuple(capability or ()),
@@ -104,6 +108,8 @@ def submit_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Consent without asking.")] = False,
 ) -> None:
     """Check an export again and pack it with a manifest for manual upload (no network)."""
+    from . import submission
+
     if not yes and not can_ask():
         raise UsageError("refusing to write a submission package without consent: nothing "
                          "was written", hint="run it on a terminal to review what will be "
@@ -130,6 +136,8 @@ def verify_command(
     package: Annotated[Path, typer.Argument(help="A submission package (.tar.gz).")],
 ) -> None:
     """Check a submission package: manifest, file hashes, schema and leak check."""
+    from . import submission
+
     opened, version = submission.verify(package)
     manifest = opened.manifest
     policy = manifest.get("policy") or {}

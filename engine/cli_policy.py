@@ -17,11 +17,9 @@ import typer
 
 from . import docio
 from .cli_base import app, reports_errors
-from .policy import load_policy
-from .policytools import junit, lint, render, samples, testreport, testrun
-from .policytools.difftool import diff_policies
-from .policytools.explain import explain
-from .policytools.gitsrc import load_spec
+
+# The policy tools are imported by their commands, so that the other commands start
+# without them.
 
 policy_app = typer.Typer(help="Test, lint, explain and diff policies (for authors and "
                               "auditors).", no_args_is_help=True)
@@ -70,6 +68,8 @@ def test_command(
         "(review the change before committing it).")] = False,
 ) -> None:
     """Run each policy's test cases (policies/tests/NAME/) and check rule coverage."""
+    from .policytools import junit, testreport, testrun
+
     policies = testrun.find_policies(paths or [Path("policies")])
     results = [testrun.run_policy_tests(p, min_coverage, update) for p in policies]
     if junit_file is not None:
@@ -91,6 +91,8 @@ def lint_command(
         "(workflow annotations) or json.")] = LintFormat.text,
 ) -> None:
     """Check policies for rules that match nothing or undo each other, and risky settings."""
+    from .policytools import lint, samples
+
     chosen = samples.load(sample)
     results = [lint.lint_file(str(f), chosen.document, chosen.label) for f in files]
     shown = lint.render(results, fmt.value)
@@ -117,6 +119,10 @@ def explain_command(
                    ] = ReportFormat.text,
 ) -> None:
     """Show, per field of the sample, the rules that act on it and its final treatment."""
+    from .policy import load_policy
+    from .policytools import render, samples
+    from .policytools.explain import explain
+
     chosen = samples.load(sample, project)
     explained = explain(load_policy(file), chosen.document, chosen.label)
     shown = {ReportFormat.text: render.explain_text, ReportFormat.markdown:
@@ -139,6 +145,10 @@ def diff_command(
         "privacy.")] = False,
 ) -> None:
     """Compare two policies rule by rule and field by field; weakenings first."""
+    from .policytools import render, samples
+    from .policytools.difftool import diff_policies
+    from .policytools.gitsrc import load_spec
+
     chosen = samples.load(sample)
     result = diff_policies(load_spec(old), load_spec(new), chosen.document, chosen.label)
     shown = {ReportFormat.text: render.diff_text, ReportFormat.markdown:
