@@ -39,5 +39,6 @@ def run(policy: Policy, document: Any, *, key: HashKey | None,
         schemacheck.check(result.document, policy.schema)
     allowances = leakcheck.enforce(result.document, tainted=result.tainted,
                                    key=key.secret if key else None, allow=policy.allow,
-                                   stamp=policy.stamp, produced=result.produced)
+                                   stamp=policy.stamp,
+                                   produced=result.produced | policy.literals)
     return RunResult(result.document, result.report, result.tainted, key, allowances)

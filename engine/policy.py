@@ -72,6 +72,24 @@ class Policy:
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
 
+    @property
+    def literals(self) -> frozenset[str]:
+        """Every text the policy itself writes in its rules' options (allow lists, labels,
+        constants): public by definition, so the leak check does not search them for
+        hidden values (a custom agent 'review' hidden as 'custom' is no leak in the
+        framework name 'reviewer' that an allow list keeps)."""
+        found: set[str] = set()
+        stack: list[Any] = [dict(rule.options) for rule in self.rules]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                found.add(item)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        return frozenset(found)
+
 
 class PolicyProblems(PolicyError):
     """All problems of one policy file; renders one per line."""

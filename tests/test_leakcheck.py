@@ -467,3 +467,24 @@ def test_a_schema_failure_never_prints_a_secret(tmp_path: Path) -> None:
     result = _run("apply", "-p", "p.yaml", "d.json", "-o", "out.json", cwd=tmp_path)
     assert result.returncode == 3
     _never_shown("AKIAQ3EGRTYU7OPZXC2V", result.stderr)
+
+
+def test_a_text_the_policy_itself_writes_is_not_a_hidden_value() -> None:
+    """A user's own agent 'review' is generalized to 'custom' (so 'review' is hidden);
+    the framework agent 'reviewer', kept by the same allow list, is no leak of it."""
+    from learnexport.applier import apply_policy
+    from learnexport.leakcheck import check
+    from learnexport.policy import parse_policy
+
+    policy = parse_policy(
+        "policy: t\nversion: 1.0.0\nrules:\n"
+        "  - {id: names, select: 'runs[*].agent', action: generalize, as: category,\n"
+        "     allow: [reviewer, tester], other: custom}\n", "p.yaml")
+    result = apply_policy(policy, {"runs": [{"agent": "review"}, {"agent": "reviewer"}]})
+    assert result.document == {"runs": [{"agent": "custom"}, {"agent": "reviewer"}]}
+    assert "review" in result.tainted
+    assert check(result.document, tainted=result.tainted,
+                 produced=result.produced | policy.literals).findings == []
+    leaked = {"runs": [{"agent": "custom"}, {"agent": "my review notes"}]}
+    assert check(leaked, tainted=result.tainted,
+                 produced=result.produced | policy.literals).findings != []
