@@ -34,12 +34,18 @@ def apply_command(
     hash_key_file: Annotated[Path | None, typer.Option(
         "--hash-key-file", help="Read the hash key from this file (mode 0600).")] = None,
     compact: Annotated[bool, typer.Option("--compact", help="Write JSON on one line.")] = False,
+    jsonl: Annotated[bool, typer.Option(
+        "--jsonl", help="INPUT is JSON lines: apply to each line, in constant memory.")
+    ] = False,
 ) -> None:
     """Apply a policy to a document: transform, check against the schema, write."""
     loaded = load_policy(policy)
-    document = docio.read_document(input)
     key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file,
                        where=loaded.where.get("hash.key"))
+    if jsonl:
+        _apply_lines(loaded, input, output, report, dry_run, key)
+        return
+    document = docio.read_document(input)
     stamp = Stamp(loaded, document, key) if loaded.stamp else None
     result = run(loaded, document, key=key, stamp=stamp, copy=stamp is None)
     if dry_run:
@@ -49,6 +55,18 @@ def apply_command(
     if report is not None:
         docio.write_atomic(report, docio.encode_json(report_dict(result), pretty=True))
     emit(data, output)
+
+
+def _apply_lines(policy: Policy, source: str, output: Path | None, report: Path | None,
+                 dry_run: bool, key: keys.HashKey | None) -> None:
+    from .jsonl import apply_lines
+
+    total, _ = apply_lines(policy, source, output, key, write=not dry_run)
+    summary = RunResult(None, total, set(), key)
+    if dry_run:
+        typer.echo(render_dry_run(policy, summary))
+    elif report is not None:
+        docio.write_atomic(report, docio.encode_json(report_dict(summary), pretty=True))
 
 
 def report_dict(result: RunResult) -> dict[str, Any]:

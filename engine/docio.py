@@ -204,7 +204,7 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> No
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
-        raise _output_error(path, exc) from None
+        raise output_error(path, exc) from None
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
@@ -226,7 +226,7 @@ def _umask() -> int:
     return mask
 
 
-def _output_error(path: Path, exc: OSError) -> OutputError:
+def output_error(path: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{path}: the disk is full; nothing was written",
                            hint="free some space, or write elsewhere with -o")

@@ -350,3 +350,39 @@ def test_the_key_comes_from_the_policy_when_no_file_is_given(work: Path) -> None
                           env=env, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == EXPECTED
+
+
+def test_jsonl_applies_the_policy_to_each_line_and_sums_the_report(tmp_path: Path) -> None:
+    """apply --jsonl: one document per line, written line by line (gzip on .gz), the
+    reports summed; a bad line stops the run naming its number, and nothing is written."""
+    import gzip
+    import json
+    import subprocess
+    import sys
+
+    lines = [{"id": i, "email": f"u{i}@example.com", "ssn": "123-45-6789"} for i in range(5)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines) + "\n")
+    (tmp_path / "p.yaml").write_text(
+        "policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
+        "  - {id: e, select: email, action: replace, value: '<email>'}\n"
+        "  - {id: s, select: ssn, action: drop}\n")
+    command = [str(Path(sys.executable).with_name("learnexport")), "apply", "--jsonl",
+               "--policy", "p.yaml", "in.jsonl"]
+    done = subprocess.run([*command, "-o", "out.jsonl.gz", "--report", "r.json"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    written = [json.loads(x) for x in gzip.decompress((tmp_path / "out.jsonl.gz")
+                                                      .read_bytes()).splitlines()]
+    assert written == [{"id": i, "email": "<email>"} for i in range(5)]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [(r["id"], r["matched"], r["dropped"]) for r in report["rules"]] == [
+        ("e", 5, 0), ("s", 5, 5)]
+    assert report["unmatched"]["paths"] == {"id": 5}
+    source.write_text(json.dumps(lines[0]) + "\n{not json\n")
+    bad = subprocess.run([*command, "-o", "bad.jsonl"], cwd=tmp_path, capture_output=True,
+                         text=True)
+    assert bad.returncode == 1 and bad.stderr.startswith("learnexport: in.jsonl:2:"), bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad.jsonl").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
