@@ -64,7 +64,8 @@ def apply_lines(policy: Policy, source: str, target: Path | None, key: HashKey |
             if out is not None:
                 out.write(docio.encode_json(result.document, pretty=False))
         if out is not None and raw_out is not None and target is not None:
-            out.close()
+            if out is not raw_out:
+                out.close()  # the gzip layer: writes its trailer into raw_out
             raw_out.flush()
             os.fsync(raw_out.fileno())
             raw_out.close()

@@ -72,7 +72,7 @@ class Policy:
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
 
-    @property
+    @functools.cached_property
     def literals(self) -> frozenset[str]:
         """Every text the policy itself writes in its rules' options (allow lists, labels,
         constants): public by definition, so the leak check does not search them for

@@ -369,6 +369,11 @@ def test_jsonl_applies_the_policy_to_each_line_and_sums_the_report(tmp_path: Pat
         "  - {id: s, select: ssn, action: drop}\n")
     command = [str(Path(sys.executable).with_name("learnexport")), "apply", "--jsonl",
                "--policy", "p.yaml", "in.jsonl"]
+    plain = subprocess.run([*command, "-o", "out.jsonl"], cwd=tmp_path, capture_output=True,
+                           text=True)
+    assert plain.returncode == 0, plain.stderr
+    assert [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()] == [
+        {"id": i, "email": "<email>"} for i in range(5)]
     done = subprocess.run([*command, "-o", "out.jsonl.gz", "--report", "r.json"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
