@@ -55,6 +55,11 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def can_ask() -> bool:
+    """Whether a person can answer the consent question (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
 def emit(data: bytes, output: Path | None) -> None:
     """Write a command's result: to stdout, or atomically to ``output``."""
     if output is None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from . import docio, fleet
-from .cli_base import app, reports_errors
+from .cli_base import app, can_ask, reports_errors
 from .cli_project import progress_for
 from .errors import UsageError
 
@@ -40,10 +40,6 @@ def _since(value: str | None) -> str | None:
         raise UsageError(f"--since {value!r} is not a date",
                          hint="write it as YYYY-MM-DD, e.g. 2026-01-31") from None
 
-
-def can_ask() -> bool:
-    """Whether a person can answer the consent question (stdin is a terminal)."""
-    return sys.stdin.isatty()
 
 
 def _emit(data: bytes, output: Path | None) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from . import docio, exporter, sample, versions
+from . import cli_base, docio, exporter, sample, versions
 from .cli_base import app, emit, reports_errors
 from .collector import collect
 from .errors import UsageError
@@ -117,7 +117,7 @@ def export_command(
     if filters.since and filters.until and filters.since > filters.until:
         raise UsageError(f"--since {filters.since} is after --until {filters.until}",
                          hint="swap them")
-    if not yes and not sys.stdin.isatty():
+    if not yes and not cli_base.can_ask():
         raise UsageError("refusing to export without consent: nothing was written",
                          hint="run it on a terminal to review what will be shared and "
                          "confirm, or pass --yes to consent")
@@ -133,7 +133,7 @@ def export_command(
             typer.echo(f"  {line}")
         if not typer.confirm("Write it?", default=False):
             typer.echo("declined; nothing was written")
-            raise typer.Exit(1)
+            raise typer.Exit(2)  # no consent: the same code as refusing off a terminal
     written = exporter.write(prepared)
     typer.echo(f"wrote {written} ({written.stat().st_size} bytes)")
 

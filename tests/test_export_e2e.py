@@ -463,3 +463,18 @@ def test_api_doc_example_runs(line: int, code: str, tmp_path, monkeypatch) -> No
     for name in [n for n in os.environ if n.startswith("LEARNEXPORT_")]:
         monkeypatch.delenv(name)
     exec(compile(code, f"{API_DOC}:{line}", "exec"), {"__name__": "api_doc_example"})
+
+
+def test_declining_at_the_prompt_writes_nothing_and_exits_2(tmp_path: Path,
+                                                           monkeypatch) -> None:
+    """On a terminal, answering no is refusing consent: exit 2, nothing written."""
+    from learnexport import cli, cli_base, sample
+    from typer.testing import CliRunner
+
+    sample.generate(tmp_path / "p", "small", seed=3)
+    monkeypatch.setattr(cli_base, "can_ask", lambda: True)  # as on a terminal
+    done = CliRunner().invoke(cli.app, ["export", str(tmp_path / "p"), "-o",
+                                        str(tmp_path / "x.json")], input="n\n")
+    assert done.exit_code == 2, done.output
+    assert "declined; nothing was written" in done.output
+    assert not (tmp_path / "x.json").exists()
