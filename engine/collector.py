@@ -33,7 +33,6 @@ MAX_LINE_BYTES = 8 * MIB  # a longer JSON line is skipped, never read whole
 MAX_JSON_BYTES = 1024 * MIB  # a whole-JSON file larger than this is not read
 MAX_CONFIG_BYTES = 1 * MIB
 MAX_PROBLEMS_PER_FILE = 100  # further problems are counted in one last line
-PROGRESS_EVERY = 10_000
 HINT_NO_PROJECT = "run it from a project folder, or name one: learnexport collect PATH"
 
 SOURCE_PATHS: dict[str, str] = {
@@ -637,8 +636,9 @@ def collect(
 
     ``progress(source_name, records_so_far)`` is called every 10,000 records and at the end
     of each source. With ``lazy``, the record sources (patterns, memory, analytics and the
-    learning logs) are ``RecordStream``s read only when iterated, and each source's counts,
-    problems and ``collection.warnings`` are filled in as the streams are read. Raises
+    learning logs) are ``RecordStream``s read only when iterated, and each source's counts
+    and problems are filled in as the streams are read (``collection.warnings`` stays
+    empty: it is made from them by an eager collection only). Raises
     InputError when ``project`` is not a folder with ``.tapps-agents/``.
     """
     root = _project_root(project)
@@ -655,12 +655,6 @@ def collect(
             materialize(document)
         document["collection"]["warnings"] = _warnings(sources)
     return document
-
-
-def warnings_of(document: dict[str, Any]) -> list[str]:
-    """One line per missing or unreadable source, or source with problems (for a lazy
-    document, call it after the streams were read)."""
-    return _warnings(document["collection"]["sources"])
 
 
 def _document(root: Path, run: _Run) -> dict[str, Any]:

@@ -287,21 +287,6 @@ def _strings(value: Any, root: PathNode) -> Iterator[tuple[PathNode, str]]:
             stack.extend((wild, item) for item in node if type(item) in (str, dict, list))
 
 
-def strings(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
-    """Every string in ``value`` with its folded path: keys (at the key's path) and values."""
-    stack: list[tuple[Path, Any]] = [(path, value)]
-    while stack:
-        here, node = stack.pop()
-        if isinstance(node, str):
-            yield here, node
-        elif isinstance(node, dict):
-            for key, item in node.items():
-                yield (*here, key), key
-                stack.append(((*here, key), item))
-        elif isinstance(node, list):
-            stack.extend(((*here, WILD), item) for item in node)
-
-
 def enforce(document: Any, **kwargs: Any) -> list[AllowanceUse]:
     """Raise ``LeakError`` when ``check`` finds anything; else return the allowances used."""
     result = check(document, **kwargs)

@@ -93,11 +93,6 @@ def set_at(doc: dict[str, Any], path: Path, value: Any) -> None:
     node[path[-1]] = value
 
 
-def parse_dotted(text: str) -> Path:
-    """``usage_patterns.agents`` → ``("usage_patterns", "agents")`` (for ``into:``)."""
-    return tuple(text.split("."))
-
-
 def leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
     """Every leaf (scalar, or empty container) with its path, depth first."""
     stack: list[tuple[Path, Any]] = [(path, value)]

@@ -128,7 +128,7 @@ class Planter:
     def pick(self, kind: str) -> str:
         pool = self._pools.setdefault(kind, [])
         if len(pool) < self.pool:
-            pool.append(getattr(self, f"_make_{kind}")())
+            pool.append(MAKERS[kind](self))
             return self.plant(pool[-1])
         return self.plant(pool[self.rng.randrange(len(pool))])
 
@@ -237,6 +237,26 @@ class Planter:
 
 
 _r3 = round
+
+
+# How each kind of planted value is made: an explicit table, one place to add a kind.
+MAKERS: dict[str, Callable[[Planter], str]] = {
+    "user": Planter._make_user,
+    "email": Planter._make_email,
+    "unix_path": Planter._make_unix_path,
+    "mac_path": Planter._make_mac_path,
+    "win_path": Planter._make_win_path,
+    "tilde_path": Planter._make_tilde_path,
+    "aws": Planter._make_aws,
+    "github": Planter._make_github,
+    "openai": Planter._make_openai,
+    "jwt": Planter._make_jwt,
+    "password": Planter._make_password,
+    "password_line": Planter._make_password_line,
+    "ip": Planter._make_ip,
+    "cred_url": Planter._make_cred_url,
+    "private_key": Planter._make_private_key,
+}
 
 
 def _learning(p: Planter) -> str:

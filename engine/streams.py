@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 import orjson
 
 MIB = 1024 * 1024
+PROGRESS_EVERY = 10_000  # records between two progress calls
 _BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
 CHUNK = MIB
 _WS = " \t\r\n"
@@ -87,7 +88,7 @@ class RecordStream:
         tick = self.progress
         for record in self._reader():
             count += 1
-            if tick is not None and count % 10_000 == 0:
+            if tick is not None and count % PROGRESS_EVERY == 0:
                 tick(self.name, count)
             yield record
         self.entry["records"] = count
