@@ -44,8 +44,11 @@ class Detector:
     (patterns that start with a literal are cheap already and have no need).
     ``triggers`` are the detector's own necessary condition: literal-led regexes whose
     first character is rare in benign text (``KIA`` for ``AKIA...``), so that the
-    triggers of many detectors join into one fast *gate*. The tests check both
-    conditions on every example and on generated text.
+    triggers of many detectors join into one fast *gate*. ``anchors`` are plain ASCII
+    literals, lower-case, one of which every match of every pattern contains (compared
+    after ASCII lower-casing): the leak check looks for all of them at once in a whole
+    column of strings (see ``leakscan``). The tests check all three conditions on every
+    example and on generated text.
     """
 
     name: str
@@ -53,6 +56,7 @@ class Detector:
     patterns: tuple[re.Pattern[str], ...]
     needs: tuple[Need, ...]
     triggers: tuple[str, ...]
+    anchors: tuple[str, ...]
 
     @property
     def trigger(self) -> re.Pattern[str]:
@@ -82,11 +86,14 @@ def _need(spec: str) -> Need:
     return re.compile(spec) if re.search(r"[\\\[\](){}?*+|^$.]", spec) else spec
 
 
-def _detector(name: str, description: str, triggers: str, *rules: tuple[str, str]) -> Detector:
-    """``triggers``: literal-led regexes separated by spaces; ``rules``: (need, pattern)."""
+def _detector(name: str, description: str, triggers: str, anchors: str,
+              *rules: tuple[str, str]) -> Detector:
+    """``triggers``: literal-led regexes separated by spaces; ``anchors``: literals
+    separated by spaces; ``rules``: (need, pattern)."""
     needs = tuple(_need(need) for need, _ in rules)
     patterns = tuple(re.compile(source) for _, source in rules)
-    return Detector(name, description, patterns, needs, tuple(triggers.split()))
+    return Detector(name, description, patterns, needs, tuple(triggers.split()),
+                    tuple(anchors.split()))
 
 
 def _passes(text: str, folded: str, need: Need) -> bool:
@@ -114,6 +121,7 @@ _PATH = _detector(
     "path",
     "absolute POSIX, Windows drive, UNC and home-relative (~/, ~user/) file paths",
     r"/ \\",
+    "/ \\",  # every kind has a separator (a ~user/ path a slash)
     # one pattern for the kinds that start with a literal: one search instead of three
     ("", rf"/(?<![^\s\"'`(\[{{=:,;|>]/){_SEG}(?:/{_SEG})*/?"  # after a space, quote, ...
      rf"|\\\\(?<![\w\\]\\\\){_SEG}\\{_SEG}(?:\\+{_SEG})*\\?"  # \\server\share
@@ -126,6 +134,7 @@ _EMAIL = _detector(
     "email",
     "e-mail addresses (local@domain.tld)",
     "@",
+    "@",
     ("@", r"(?<![\w.+%\-])[\w+%\-]+(?:\.[\w+%\-]+)*@"
      r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w\-])"),
 )
@@ -137,11 +146,13 @@ _URL = _detector(
     "url",
     "URLs with a scheme (http, https, ftp, ssh, git, file, postgres, ...)",
     "://",
+    "://",
     ("://", rf"{_SCHEME}{_URL_END}"),
 )
 _URL_CREDENTIALS = _detector(
     "url_credentials",
     "URLs that carry a password (scheme://user:password@host)",
+    "://",
     "://",
     (r"://[^\s/?#@]*@",
      rf"{_SCHEME}[^\s/?#@:<>\"'`]*:[^\s/?#@<>\"'`]+@[\w\-.~%:\[\]]*[\w\]](?:[/?#]{_URL_END})?"),
@@ -163,6 +174,7 @@ _IP = _detector(
     "ip",
     "IPv4 addresses (four octets 0-255) and IPv6 addresses (full, compressed, v4-mapped)",
     rf"{_DOTTED4} :",
+    ".0 .1 .2 .3 .4 .5 .6 .7 .8 .9 :",  # a dot before a digit (v4), a colon (v6)
     (_DOTTED4, rf"(?<![\w.])(?<![=~<>!]=){_V4}(?!\w|\.\d)"),
     (rf"::|:{_H}:{_H}:{_H}:{_H}:",  # two colons together, or a run of five
      rf"(?<![\w:.])(?=[0-9A-Fa-f:.]*\d)(?:{'|'.join(_V6_FORMS)})(?![\w:]|\.\d)"),
@@ -176,6 +188,7 @@ _TIMESTAMP = _detector(
     "timestamp",
     "a date with a time of day, or a bare time of day (HH:MM:SS, h:mm am/pm)",
     ":",
+    ":",  # every form has a time of day
     (r"-\d\d[T\x20,]", rf"{_DATE}(?:[T ]|, ){_HMS}{_ZONE}(?!\d)"),
     (r":\d\d:", r"(?<![\d:.])(?:[01]?\d|2[0-3]):[0-5]\d:[0-5]\d(?:[.,]\d{1,9})?(?![\d:])"),
     (r":\d\d\s?[AaPp]",
@@ -233,6 +246,9 @@ _SECRET = _detector(
     "secret",
     "API keys and tokens, private keys, passwords and other credentials",
     r"KIA SIA h[pousr]_ _pat_ k- k_live_ k_test_ xox J = : \s",
+    # the fixed prefixes; a stem of every keyword (each spelling lower-cased); the headers
+    "akia asia ghp_ gho_ ghu_ ghs_ ghr_ github_pat_ sk- xox eyj -----begin k_live_ k_test_ "
+    + _STEMS[2:] + " authorization bearer",
     ("", "|".join((  # the kinds that start with a literal, in one pattern
         r"A(?<![A-Za-z0-9]A)(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
         r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{20,}|ithub_pat_\w{20,})(?![A-Za-z0-9_])",
@@ -331,6 +347,10 @@ _CODE = _detector(
     "code",
     "source code: Python, JavaScript and SQL statements and definitions",
     r"\( ; \{ = : \s",
+    # each rule's keyword or punctuation (a rule's match runs to the end of its line, so
+    # the colon a Python block line ends with is inside it)
+    "def class function import require lambda { return : ; = "
+    "select insert update delete drop truncate create alter",
     # a code match runs on to the end of its line: the rest of a code line is code too
     *((need, rf"(?:{source})[^\n]*") for need, source in _CODE_RULES),
 )

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import detectors
+from ahocorasick_rs import AhoCorasick
+
+from . import detectors, leakscan
 from .errors import LeakError
 from .paths import WILD, Path, PathNode, format_path
 
@@ -90,72 +92,41 @@ class Finding:
 class _Tainted:
     """Substring search for many hidden values at once.
 
-    A regex made of the values' first ``LONG`` characters (a trie) finds, at C speed,
-    each offset where a hidden value may start; there the lengths of the values with
-    that head are probed (a set lookup each). Values shorter than ``LONG`` (few) form one
-    alternation of their own. (Probing every offset for every length cost minutes on a
-    100 MB value; 4-character heads still left a million candidates when 100,000 hidden
-    values share a small vocabulary.) The regexes are built on first use.
+    An Aho-Corasick automaton of the values' *heads* (their first ``HEAD`` characters,
+    or all of a shorter value) finds, in Rust, every offset where a hidden value may
+    start; there a slice of each length a value has is looked up in the set of values.
+    The leak check's fast path scans whole columns for the same heads (``leakscan``).
+    The automaton is built on first use.
     """
 
-    LONG = 8  # values this long are found by their first LONG characters
+    HEAD = 12
 
-    def __init__(self, values: set[str]) -> None:
+    def __init__(self, values: Iterable[str]) -> None:
         self.values = {v for v in values if len(v) >= MIN_TAINT}
-        self._long: dict[str, tuple[int, ...]] = {}  # first LONG characters -> lengths
-        self._scans: tuple[re.Pattern[str] | None, re.Pattern[str] | None] | None = None
-
-    def _build(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
-        lengths: dict[str, set[int]] = {}
-        short: set[str] = set()
-        for value in self.values:
-            if len(value) < self.LONG:
-                short.add(value)
-            else:
-                lengths.setdefault(value[:self.LONG], set()).add(len(value))
-        self._long = {head: tuple(sorted(n)) for head, n in lengths.items()}
-        heads = re.compile(_trie(self._long)) if self._long else None
-        # the few short values: one alternation, longest first (any match is a hit)
-        few = re.compile("|".join(map(re.escape, sorted(short, key=len, reverse=True)))) \
-            if short else None
-        return heads, few
+        self.heads = {v[:self.HEAD] for v in self.values}
+        self._finder: tuple[AhoCorasick, list[int]] | None = None
 
     def find(self, text: str) -> str | None:
         if not self.values or len(text) < MIN_TAINT:
             return None
-        if self._scans is None:
-            self._scans = self._build()
-        heads, few = self._scans
-        if few is not None and (hit := few.search(text)) is not None:
-            return hit.group()
-        if heads is None or len(text) < self.LONG:
-            return None
-        values, long_, search = self.values, self._long, heads.search
-        match = search(text)
-        while match is not None:  # every offset where a head starts (overlaps included)
-            start = match.start()
-            for length in long_[match.group()]:
-                if text[start:start + length] in values:
+        if self._finder is None:
+            self._finder = (AhoCorasick(list(self.heads)),
+                            sorted(set(map(len, self.values)), reverse=True))
+        automaton, lengths = self._finder
+        values, head = self.values, self.HEAD
+        try:
+            hits = automaton.find_matches_as_indexes(text, overlapping=True)
+        except UnicodeEncodeError:  # a lone surrogate (from a JSON escape): the slow way
+            return next((v for v in sorted(values, key=len, reverse=True) if v in text), None)
+        for _, start, end in hits:
+            if end - start < head:  # a short value is its own head
+                if text[start:end] in values:
+                    return text[start:end]
+                continue
+            for length in lengths:  # the longest first, as a finding shows it
+                if length >= head and text[start:start + length] in values:
                     return text[start:start + length]
-            match = search(text, start + 1)
         return None
-
-
-def _trie(words: Iterable[str]) -> str:
-    """A regex matching exactly ``words`` (all of one length), as a trie."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-
-    def build(node: dict[str, Any]) -> str:
-        if not node:
-            return ""
-        alternatives = [re.escape(char) + build(child) for char, child in sorted(node.items())]
-        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
-
-    return build(root) or "(?!)"
 
 
 @dataclass(frozen=True)
@@ -185,42 +156,66 @@ class _Uses:
 
 def check(document: Any, *, tainted: set[str], key: bytes | None = None,
           allow: Sequence[Allowance] = (), stamp: str | None = None,
-          produced: frozenset[str] | set[str] = frozenset()) -> CheckResult:
-    """Every finding in ``document`` (at most ``MAX_FINDINGS``), and the allowances used."""
+          produced: frozenset[str] | set[str] = frozenset(),
+          exact: bool = False) -> CheckResult:
+    """Every finding in ``document`` (at most ``MAX_FINDINGS``), and the allowances used.
+
+    The fast path (``leakscan``) proves most results clean a column at a time; when it
+    meets a finding, or with ``exact`` (the tests compare the two), the exact walk below
+    inspects every string in document order and lists the findings."""
     allowances = list(allow)
     if stamp:
         allowances.append(Allowance("timestamp", f"{stamp}.export_timestamp",
                                     "the export's own creation time"))
-    uses = _Uses(allowances, first_builtin=len(allow))
     hidden = _Tainted(tainted)
     key_text = key.decode("utf-8", "replace") if key else None
+    fast = _Inspector(allowances, len(allow), hidden, key_text, produced)
+    if not exact and leakscan.Scanner(hidden.heads, key_text).clean(document, fast.clean):
+        return CheckResult([], fast.uses.result())
+    exact = _Inspector(allowances, len(allow), hidden, key_text, produced)
     findings: list[Finding] = []
-    # Exports repeat strings (names, labels, hashes) and folded paths: a string's verdict
-    # where no allowance applies is computed once, and each path's allowances once.
-    verdicts: dict[tuple[str, bool], tuple[str, str] | None] = {}
-    allowed_at: dict[PathNode, list[int]] = {}
     for node, text in _strings(document, PathNode()):
-        matching = allowed_at.get(node)
-        if matching is None:
-            shown = node.text()
-            matching = allowed_at[node] = [i for i, a in enumerate(allowances)
-                                           if a.matches(shown)]
-        made = text in produced
-        if matching:
-            found = _inspect(text, node, hidden, key_text, uses, made, matching)
-        else:
-            cached = (text, made)
-            if cached in verdicts:
-                found = verdicts[cached]
-            else:
-                found = _inspect(text, node, hidden, key_text, uses, made, matching)
-                if len(verdicts) < 2_000_000:
-                    verdicts[cached] = found
+        found = exact.inspect(node, text)
         if found is not None:
             findings.append(Finding(_masked_path(node.path(), hidden, key_text), *found))
             if len(findings) >= MAX_FINDINGS:
                 break
-    return CheckResult(findings, uses.result())
+    return CheckResult(findings, exact.uses.result())
+
+
+class _Inspector:
+    """The verdict on one string at a folded path, with the caches that make repeats
+    cheap: exports repeat strings (names, labels, hashes) and paths, so a string's
+    verdict where no allowance applies is computed once, and each path's allowances once."""
+
+    def __init__(self, allowances: list[Allowance], first_builtin: int, hidden: _Tainted,
+                 key_text: str | None, produced: frozenset[str] | set[str]) -> None:
+        self.allowances, self.hidden, self.key_text = allowances, hidden, key_text
+        self.produced = produced
+        self.uses = _Uses(allowances, first_builtin)
+        self.verdicts: dict[tuple[str, bool], tuple[str, str] | None] = {}
+        self.allowed_at: dict[PathNode, list[int]] = {}
+
+    def inspect(self, node: PathNode, text: str) -> tuple[str, str] | None:
+        """What is wrong with ``text`` at ``node`` (a description and a masked preview)."""
+        matching = self.allowed_at.get(node)
+        if matching is None:
+            shown = node.text()
+            matching = self.allowed_at[node] = [i for i, a in enumerate(self.allowances)
+                                                if a.matches(shown)]
+        made = text in self.produced
+        if matching:
+            return _inspect(text, node, self.hidden, self.key_text, self.uses, made, matching)
+        cached = (text, made)
+        if cached in self.verdicts:
+            return self.verdicts[cached]
+        found = _inspect(text, node, self.hidden, self.key_text, self.uses, made, matching)
+        if len(self.verdicts) < 2_000_000:
+            self.verdicts[cached] = found
+        return found
+
+    def clean(self, node: PathNode, text: str) -> bool:
+        return self.inspect(node, text) is None
 
 
 def _inspect(text: str, node: PathNode, hidden: _Tainted, key_text: str | None,

@@ -483,8 +483,17 @@ def test_prefilters_hold_on_every_positive(text: str) -> None:
 def _check_prefilters(text: str) -> None:
     gate = scanner(tuple(DETECTORS)).gate
     for det in DETECTORS.values():
+        anchors = [a.encode() for a in det.anchors]
         for need, pattern in zip(det.needs, det.patterns, strict=True):
             if pattern.search(text):
                 assert detectors._passes(text, text.lower(), need), (det.name, pattern.pattern[:60])
                 assert det.trigger.search(text), det.name
                 assert gate.search(text), det.name
+            for match in pattern.finditer(text):  # an anchor inside every match, ASCII-folded
+                matched = match.group().encode("utf-8", "surrogatepass").lower()
+                assert any(a in matched for a in anchors), (det.name, match.group())
+
+
+def test_anchors_are_lower_case_ascii_literals() -> None:
+    for det in DETECTORS.values():
+        assert det.anchors and all(a.isascii() and a == a.lower() for a in det.anchors)

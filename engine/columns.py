@@ -1,0 +1,73 @@
+"""A list of records seen as columns: one list of values per key, taken without a Python
+step per record.
+
+JSON records written by one program usually share one shape (the same keys in the same
+order). Then the keys and values of all records, chained into two flat lists (in C), are
+row-major tables, and a column is a slice with a step. Records of mixed shapes fall back
+to counting keys and taking each column with ``itemgetter``. The leak check's fast path,
+the sweep of ``unmatched`` and the strict reader's key count walk big lists this way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+
+def uniform_keys(dicts: Sequence[dict[str, Any]]) -> list[str] | None:
+    """The keys of every dict in ``dicts``, in order, when all have the same ones in the
+    same order; else None. (The chained keys equal the first dict's keys repeated: a
+    dict of another length would have to repeat a key.)"""
+    if not dicts:
+        return None
+    first = list(dicts[0])
+    width, size = len(first), len(dicts)
+    flat = list(chain.from_iterable(dicts))
+    if len(flat) != width * size:
+        return None
+    for i, key in enumerate(first):
+        if flat[i::width].count(key) != size:
+            return None
+    return first
+
+
+Column = tuple[str, list[Any], set[type]]  # a key, its values, their types
+
+
+def columns(dicts: Sequence[dict[str, Any]]) -> list[Column]:
+    """Each key of ``dicts`` with the values it has, in record order (records without
+    the key are skipped), and the set of their types."""
+    keys = uniform_keys(dicts)
+    if keys is not None:
+        width = len(keys)
+        if width == 0:
+            return []
+        values = list(chain.from_iterable(map(dict.values, dicts)))
+        # types taken in row order (where the values lie in memory), then sliced
+        types = list(map(type, values))
+        return [(key, values[i::width], set(types[i::width])) for i, key in enumerate(keys)]
+    size = len(dicts)
+    out: list[Column] = []
+    for key, count in Counter(chain.from_iterable(dicts)).items():
+        column = (list(map(itemgetter(key), dicts)) if count == size
+                  else [d[key] for d in dicts if key in d])
+        out.append((key, column, set(map(type, column))))
+    return out
+
+
+def split_kinds(values: list[Any], kinds: set[type] | None = None
+                ) -> tuple[list[str], list[dict[str, Any]], list[list[Any]]]:
+    """The strings, objects and arrays among ``values`` (other scalars are left out);
+    ``kinds``: the types of the values, when known."""
+    if kinds is None:
+        kinds = set(map(type, values))
+    strings = values if kinds == {str} else (
+        [v for v in values if type(v) is str] if str in kinds else [])
+    dicts = values if kinds == {dict} else (
+        [v for v in values if type(v) is dict] if dict in kinds else [])
+    lists = values if kinds == {list} else (
+        [v for v in values if type(v) is list] if list in kinds else [])
+    return strings, dicts, lists
