@@ -49,7 +49,7 @@ def apply_command(
     stamp = Stamp(loaded, document, key) if loaded.stamp else None
     # The document was parsed for this run: the engine may work on it in place, except
     # when a stamp must still read its project and collection sections afterwards.
-    result = run(loaded, document, key=key, stamp=stamp, copy=stamp is None)
+    result = run(loaded, document, key=key, stamp=stamp, copy=stamp is not None)
     if dry_run:
         typer.echo(render_dry_run(loaded, result))
         return

@@ -22,6 +22,7 @@ from learnexport.paths import leaves
 REPO = Path(__file__).resolve().parent.parent
 _VENV_COMMAND = REPO / ".venv" / "bin" / "learnexport"
 COMMAND = str(_VENV_COMMAND) if _VENV_COMMAND.exists() else shutil.which("learnexport")
+POLICIES = REPO / "policies"
 
 POLICY = """\
 policy: cli-test
@@ -391,3 +392,23 @@ def test_jsonl_applies_the_policy_to_each_line_and_sums_the_report(tmp_path: Pat
     assert "Traceback" not in bad.stderr
     assert not (tmp_path / "bad.jsonl").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_stamping_policy_stamps_what_was_collected_and_leaves_the_input_alone(
+        tmp_path: Path) -> None:
+    """The engine works on the parsed input in place only when no stamp must read the
+    input's project and collection sections after the rules removed them."""
+    project = tmp_path / "proj"
+    assert run(tmp_path, "sample", str(project), "--size", "small").returncode == 0
+    collected = run(tmp_path, "collect", str(project), "-o", "doc.json")
+    assert collected.returncode == 0, collected.stderr
+    assert run(tmp_path, "key", "new", "k.key").returncode == 0
+    before = (tmp_path / "doc.json").read_bytes()
+    done = run(tmp_path, "apply", "--policy", str(POLICIES / "default.yaml"), "doc.json",
+               "--hash-key-file", "k.key", "-o", "out.json")
+    assert done.returncode == 0, done.stderr
+    metadata = json.loads((tmp_path / "out.json").read_bytes())["export_metadata"]
+    source = json.loads(before)
+    assert metadata["framework_version"] == source["project"]["framework_version"]
+    assert metadata["sources"]["memory"]["records"] == len(source["memory"]) > 0
+    assert (tmp_path / "doc.json").read_bytes() == before
