@@ -71,3 +71,29 @@ def split_kinds(values: list[Any], kinds: set[type] | None = None
     lists = values if kinds == {list} else (
         [v for v in values if type(v) is list] if list in kinds else [])
     return strings, dicts, lists
+
+
+_BIG = 9.2e18  # as in streams.count_keys: a float this large may be a long integer
+
+
+def count_keys(value: Any) -> int:
+    """The number of object keys in ``value``, nested ones included, a level at a time
+    (``streams.count_keys`` walks one record; this one a whole document); -1 when a
+    float is so large that orjson may have turned a long integer into it."""
+    total, stack = 0, [[value]]
+    while stack:
+        values = stack.pop()
+        kinds = set(map(type, values))
+        if float in kinds:
+            floats = values if kinds == {float} else [v for v in values if type(v) is float]
+            if not min(floats) > -_BIG or not max(floats) < _BIG:
+                return -1
+        dicts = values if kinds == {dict} else (
+            [v for v in values if type(v) is dict] if dict in kinds else [])
+        lists = values if kinds == {list} else (
+            [v for v in values if type(v) is list] if list in kinds else [])
+        if dicts or lists:
+            total += sum(map(len, dicts))
+            stack.append(list(chain(chain.from_iterable(map(dict.values, dicts)),
+                                    chain.from_iterable(lists))))
+    return total

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from .columns import columns
 from .paths import WILD, Path, PathNode
 
 Mirror = Any  # None (nothing covered) | True (all covered) | dict | ListMirror
@@ -208,6 +209,9 @@ def _sweep_record(record: dict[str, Any], mirrors: tuple[Mirror, ...],
         return remove
     if True in mirrors:
         return False
+    if not record:  # an empty object is a leaf, as in _sweep
+        counts[node] += 1
+        return remove
     for key in list(record) if remove else record:
         kids = keys.get(key)
         if kids is None:
@@ -222,6 +226,38 @@ def _sweep_record(record: dict[str, Any], mirrors: tuple[Mirror, ...],
         elif _sweep(item, kids, node.child(key), remove, counts) and remove:
             del record[key]
     return remove and not record
+
+
+def _sweep_columns(records: list[dict[str, Any]], mirrors: tuple[Mirror, ...],
+                   node: PathNode, remove: bool, counts: Counter[PathNode]) -> list[bool]:
+    """``_sweep_record`` of every record, a key (a column) at a time: an uncovered key
+    whose values are all leaves is counted, and removed, without a step per value
+    (``columns``). Returns which records stay."""
+    empty = list(map(len, records)).count(0)
+    if empty:  # an empty object is a leaf, as in _sweep
+        counts[node] += empty
+    for key, values, kinds in columns(records):
+        kids = _children(mirrors, key)
+        if True in kids:
+            continue
+        if not kids and dict not in kinds and list not in kinds:
+            counts[node.child(key)] += len(values)  # all uncovered leaves
+            if remove:
+                for record in records:
+                    record.pop(key, None)
+            continue
+        child = node.child(key)
+        for record in records:
+            if key not in record:
+                continue
+            item = record[key]
+            if not kids and not (item and type(item) in (dict, list)):
+                counts[child] += 1
+                if remove:
+                    del record[key]
+            elif _sweep(item, kids, child, remove, counts) and remove:
+                del record[key]
+    return [bool(record) for record in records] if remove else [True] * len(records)
 
 
 def _sweep(value: Any, mirrors: tuple[Mirror, ...], node: PathNode, remove: bool,
@@ -240,7 +276,9 @@ def _sweep(value: Any, mirrors: tuple[Mirror, ...], node: PathNode, remove: bool
         return remove and not value
     if isinstance(value, list) and value:
         wild, shared = node.child(WILD), _shared(mirrors)
-        if shared is not None:  # every element alike: work out each key's mirrors once
+        if shared and True not in shared and set(map(type, value)) == {dict}:
+            keep = _sweep_columns(value, shared, wild, remove, counts)
+        elif shared is not None:  # every element alike: work out each key's mirrors once
             keys: dict[str, tuple[Mirror, ...]] = {}
             keep = [not (_sweep_record(item, shared, keys, wild, remove, counts)
                          if type(item) is dict else _sweep(item, shared, wild, remove, counts))

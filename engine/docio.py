@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 
 from . import yamlsafe
+from .columns import count_keys
 from .errors import InputError, Location, OutputError
-from .streams import count_keys
 
 MAX_INPUT_BYTES = 2 * 1024**3
 

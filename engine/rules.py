@@ -148,7 +148,10 @@ def _recordwise(rule: Rule, plan: RecordPlan, records: list[Any], state: RunStat
 
 def _field_fast(rule: Rule, name: str, records: list[Any], state: RunState,
                 ctx: RunContext, report: RuleReport) -> None:
-    """``list[*].name``: transform in place, no match objects."""
+    """``list[*].name``: transform in place, no match objects; a whole column at once
+    where the action can (``transform_many``)."""
+    if rule.impl.transform_many is not None and _column(rule, name, records, ctx, report):
+        return
     transform, params = rule.impl.transform, rule.params
     assert transform is not None
     prefix = rule.plan.prefix if rule.plan else ()
@@ -173,6 +176,34 @@ def _field_fast(rule: Rule, name: str, records: list[Any], state: RunState,
     report.dropped += dropped
     if matched:
         report.paths[format_path((*prefix, WILD, name))] += matched
+
+
+def _column(rule: Rule, name: str, records: list[Any], ctx: RunContext,
+            report: RuleReport) -> bool:
+    """``_field_fast`` with the action's ``transform_many``; False (nothing changed) when
+    a value fails, so that the record-by-record loop reports it with its index."""
+    assert rule.impl.transform_many is not None
+    present = [r for r in records if type(r) is dict and name in r]
+    olds = [r[name] for r in present]
+    try:
+        news = rule.impl.transform_many(olds, rule.params, ctx)
+    except ActionValueError:
+        return False
+    changed = dropped = 0
+    for record, old, new in zip(present, olds, news, strict=True):
+        if new is DROP:
+            del record[name]
+            dropped += 1
+        elif new is not old and new != old:
+            record[name] = new
+            changed += 1
+    report.matched += len(present)
+    report.changed += changed
+    report.dropped += dropped
+    if present:
+        prefix = rule.plan.prefix if rule.plan else ()
+        report.paths[format_path((*prefix, WILD, name))] += len(present)
+    return True
 
 
 def _fold(rule: Rule, matches: list[Match], state: RunState, ctx: RunContext,

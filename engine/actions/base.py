@@ -6,7 +6,9 @@ turns validated options into ready-to-run parameters (compiling regexes, checkin
 options agree), and either
 
 * ``transform(value, params, ctx)``: a pure function from the matched value to its new
-  value, or ``DROP`` to remove it; or
+  value, or ``DROP`` to remove it (and, optionally, ``transform_many(values, params,
+  ctx)``: the same for a whole column of values at once, the list of results in order,
+  for the engine's ``list[*].field`` path; it must agree with ``transform``); or
 * ``fold(params, ctx)``: for actions that combine many locations into one result
   (``aggregate``): returns a ``Folder`` that is fed every matched value (``add``), one
   at a time, so that a stream of records is never held whole, then ``finish``es.
@@ -89,6 +91,7 @@ class RunContext:
 
 
 Transform = Callable[[Any, Any, RunContext], Any]
+TransformMany = Callable[[list[Any], Any, RunContext], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class Action:
     treatment: str  # what explain says of a value this action treats, e.g. "hashed"
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     transform: Transform | None = None
+    transform_many: TransformMany | None = None
     fold: Callable[[Any, RunContext], Folder] | None = None
     prepare: Callable[[dict[str, Any]], Any] = dict
     doc: str = ""

@@ -37,10 +37,15 @@ def _drop(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
     return DROP
 
 
+def _drop_many(values: list[Any], params: dict[str, Any], ctx: RunContext) -> list[Any]:
+    return [DROP] * len(values)
+
+
 ACTION = Action(
     name="drop",
     summary="remove the key, or the element from its list",
     treatment="dropped by rule",
     transform=_drop,
+    transform_many=_drop_many,
     doc=__doc__ or "",
 )

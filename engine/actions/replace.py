@@ -32,11 +32,20 @@ def _replace(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
     return copy.deepcopy(new) if isinstance(new, dict | list) else new
 
 
+def _replace_many(values: list[Any], params: dict[str, Any], ctx: RunContext) -> list[Any]:
+    new = params["value"]
+    if isinstance(new, dict | list) or set(map(type, values)) != {str}:
+        return [_replace(v, params, ctx) for v in values]
+    ctx.tainted.update(v for v in set(values) if v != new)
+    return [new] * len(values)
+
+
 ACTION = Action(
     name="replace",
     summary="put a constant in place of the value",
     treatment="replaced by a constant",
     options={"value": {"required": True, "nullable": True}},
     transform=_replace,
+    transform_many=_replace_many,
     doc=__doc__ or "",
 )
