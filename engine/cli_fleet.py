@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
-from . import docio, fleet
+from . import choices, docio
 from .cli_base import app, can_ask, reports_errors
 from .cli_project import progress_for
 from .errors import UsageError
 
-# The dashboard and submission libraries are imported by their commands: every other
-# command (export above all) starts without them.
+# The dashboard, submission and fleet libraries are imported by their commands: every
+# other command (export and apply above all) starts without them.
 
 
 class ViewFormat(StrEnum):
@@ -151,13 +151,15 @@ def aggregate_command(
                                                 help="Write here; default stdout.")] = None,
     min_projects: Annotated[int, typer.Option(
         "--min-projects", help="Suppress every figure with fewer contributing projects.")
-    ] = fleet.DEFAULT_MIN_PROJECTS,
+    ] = choices.DEFAULT_MIN_PROJECTS,
     engine: Annotated[Engine, typer.Option(help="local (all cores) or dask (a Dask cluster; "
                                                 "needs learnexport[dask]).")] = Engine.local,
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
 ) -> None:
     """Combine many projects' exports into framework-wide figures (maintainers' tool)."""
+    from . import fleet
+
     result = fleet.aggregate(inputs, min_projects=min_projects, engine=engine.value,
                              scheduler=scheduler)
     _emit(docio.encode_json(result, pretty=True), output)

@@ -12,14 +12,13 @@ from typing import Annotated
 
 import typer
 
-from . import cli_base, docio, exporter, sample, versions
+from . import choices, cli_base, docio
 from .cli_base import app, emit, reports_errors
-from .collector import collect
 from .errors import UsageError
-from .provenance import Filters
 
-# The choices come from where they are defined, so adding a size or a section is one edit.
-Size = StrEnum("Size", {name: name for name in sample.SIZES})  # type: ignore[misc]
+# The libraries are imported by the commands that use them (a command starts with what it
+# needs only); the choices come from one light module, so adding one is one edit.
+Size = StrEnum("Size", {name: name for name in choices.SAMPLE_SIZES})  # type: ignore[misc]
 
 
 class Format(StrEnum):
@@ -27,7 +26,7 @@ class Format(StrEnum):
     yaml = "yaml"
 
 
-Section = StrEnum("Section", {name: name for name in exporter.SECTIONS})  # type: ignore[misc]
+Section = StrEnum("Section", {name: name for name in choices.SECTIONS})  # type: ignore[misc]
 
 
 @app.command("sample")
@@ -41,6 +40,8 @@ def sample_command(
                                                "JSON line.")] = False,
 ) -> None:
     """Write a realistic sample project (real formats, planted sensitive values)."""
+    from . import sample
+
     if (folder / ".tapps-agents").exists():
         raise UsageError(f"{folder}/.tapps-agents already exists; not overwritten",
                          hint="choose an empty folder")
@@ -60,6 +61,8 @@ def collect_command(
                                                 help="Write here; default stdout.")] = None,
 ) -> None:
     """Read the project's learning data into one JSON document, raw (local use only)."""
+    from .collector import collect
+
     with progress_for("collecting") as tick:
         document = collect(project, progress=tick)
     for warning in document["collection"]["warnings"]:
@@ -103,6 +106,9 @@ def export_command(
         "--hash-key-file", help="Hash key file; default: the project's own key.")] = None,
 ) -> None:
     """Export the project's learning data: anonymized, schema-checked, with consent."""
+    from . import exporter
+    from .provenance import Filters
+
     filters = Filters(capabilities=tuple(capability or ()), agents=tuple(agent or ()),
                       since=_date(since, "--since"), until=_date(until, "--until"),
                       exclude=tuple(s.value for s in exclude or ()))
@@ -136,6 +142,8 @@ def validate_command(
     file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
 ) -> None:
     """Check an export against the schema version it declares (exit 3 if it fails)."""
+    from . import versions
+
     document = docio.read_document(file)
     version = versions.validate(document, file)
     typer.echo(f"{file}: valid learning export, schema {version}")
@@ -146,11 +154,13 @@ def validate_command(
 def migrate_command(
     file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
     to: Annotated[str, typer.Option("--to", help=f"Target schema version "
-                                                 f"({', '.join(versions.VERSIONS)}).")],
+                                                 f"({', '.join(choices.VERSIONS)}).")],
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="Write here; default stdout.")] = None,
 ) -> None:
     """Migrate an export to a newer schema version (checked before and after)."""
+    from . import versions
+
     document = docio.read_document(file)
     migrated = versions.migrate(document, to, file)
     data = docio.encode_json(migrated, pretty=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from . import docio
+from . import choices, docio
 from .collector import collect
 from .errors import OutputError
 from .keys import resolve
@@ -27,8 +27,7 @@ from .policy import Policy, load_policy
 from .provenance import Filters, Stamp
 from .streams import RecordStream
 
-SECTIONS = ("capability_metrics", "pattern_statistics", "learning_effectiveness",
-            "usage_patterns", "task_outcomes")
+SECTIONS = choices.SECTIONS
 EXPORTS = Path(".tapps-agents") / "exports"
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from . import choices
+
 __all__ = ["SIZES", "SampleInfo", "SizeSpec", "generate"]
 
 
@@ -38,11 +40,11 @@ class SizeSpec:
     pool: int  # distinct values of each kind of sensitive string
 
 
-SIZES: dict[str, SizeSpec] = {
-    "small": SizeSpec(8, 40, 60, 400, 10, 40, 40, 40, pool=6),
-    "typical": SizeSpec(100, 1_000, 2_000, 20_000, 30, 1_000, 1_500, 300, pool=40),
-    "large": SizeSpec(1_000, 10_000, 100_000, 1_000_000, 90, 50_000, 100_000, 10_000, pool=400),
-}
+SIZES: dict[str, SizeSpec] = dict(zip(choices.SAMPLE_SIZES, (  # small, typical, large
+    SizeSpec(8, 40, 60, 400, 10, 40, 40, 40, pool=6),
+    SizeSpec(100, 1_000, 2_000, 20_000, 30, 1_000, 1_500, 300, pool=40),
+    SizeSpec(1_000, 10_000, 100_000, 1_000_000, 90, 50_000, 100_000, 10_000, pool=400),
+), strict=True))
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from . import schemacheck
+from . import choices, schemacheck
 from .errors import InputError, did_you_mean
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
-VERSIONS: tuple[str, ...] = ("1.0", "1.1")
+VERSIONS: tuple[str, ...] = choices.VERSIONS
 LATEST = VERSIONS[-1]
 
 

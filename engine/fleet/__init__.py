@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import leakcheck
+from .. import choices, leakcheck
 from ..errors import UsageError
 from . import combine, inputs
 
 ENGINES = ("local", "dask")
-DEFAULT_MIN_PROJECTS = 5
+DEFAULT_MIN_PROJECTS = choices.DEFAULT_MIN_PROJECTS
 LOWEST_MIN_PROJECTS = 2
 
 __all__ = ["DEFAULT_MIN_PROJECTS", "ENGINES", "aggregate"]
