@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from ahocorasick_rs import AhoCorasick
@@ -102,8 +103,11 @@ class _Tainted:
     HEAD = 12
 
     def __init__(self, values: Iterable[str]) -> None:
-        self.values = {v for v in values if len(v) >= MIN_TAINT}
-        self.heads = {v[:self.HEAD] for v in self.values}
+        values = set(values)
+        if values and min(map(len, values)) < MIN_TAINT:
+            values = {v for v in values if len(v) >= MIN_TAINT}
+        self.values = values
+        self.heads = set(map(itemgetter(slice(self.HEAD)), values))
         self._finder: tuple[AhoCorasick, list[int]] | None = None
 
     def find(self, text: str) -> str | None:

@@ -10,7 +10,7 @@ needs no Python step per string:
   for an e-mail address; the detector tests check it): one Aho-Corasick automaton looks
   for all of them in a batch of joined, ASCII-lower-cased strings;
 * a hidden value that occurs in a string has its head (its first few characters) there
-  too: a second automaton looks for the heads (``leakcheck._Tainted``);
+  too (``leakcheck._Tainted``): a second automaton looks for the heads;
 * the hash key is looked for with ``in``.
 
 A batch without a hit is clean, every string in it. The strings of a batch with a hit go
@@ -67,6 +67,7 @@ class Scanner:
 
     def __init__(self, heads: Iterable[str], key_text: str | None) -> None:
         self.anchors = BytesAhoCorasick(ANCHORS)
+        # the heads as they are: folding their case would make names hit ordinary words
         encoded = [head.encode("utf-8", "surrogatepass") for head in heads]
         self.heads = BytesAhoCorasick(encoded) if encoded else None
         self.key_text = key_text

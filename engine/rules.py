@@ -9,7 +9,10 @@ Rules over record streams are handed to ``streaming`` before they get here.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 from .actions import DROP, ActionValueError, RunContext
@@ -183,20 +186,32 @@ def _column(rule: Rule, name: str, records: list[Any], ctx: RunContext,
     """``_field_fast`` with the action's ``transform_many``; False (nothing changed) when
     a value fails, so that the record-by-record loop reports it with its index."""
     assert rule.impl.transform_many is not None
-    present = [r for r in records if type(r) is dict and name in r]
-    olds = [r[name] for r in present]
+    try:  # the usual case: every record is an object with the field
+        present, olds = records, list(map(itemgetter(name), records))
+    except (KeyError, TypeError, IndexError):
+        present = [r for r in records if type(r) is dict and name in r]
+        olds = list(map(itemgetter(name), present))
     try:
         news = rule.impl.transform_many(olds, rule.params, ctx)
     except ActionValueError:
         return False
     changed = dropped = 0
-    for record, old, new in zip(present, olds, news, strict=True):
-        if new is DROP:
-            del record[name]
-            dropped += 1
-        elif new is not old and new != old:
-            record[name] = new
-            changed += 1
+    drops = news.count(DROP) if news else 0
+    if drops == len(news):  # a column dropped (or nothing matched)
+        deque(map(dict.pop, present, repeat(name)), maxlen=0)
+        dropped = drops
+    else:
+        changed = sum(1 for old, new in zip(olds, news, strict=True)
+                      if new is not old and new != old)
+        if changed == len(news):  # every value new: written back in one C loop
+            deque(map(dict.__setitem__, present, repeat(name), news), maxlen=0)
+        else:  # an equal value keeps the original (1 stays 1 where 1.0 came back)
+            for record, old, new in zip(present, olds, news, strict=True):
+                if new is DROP:
+                    del record[name]
+                    dropped += 1
+                elif new is not old and new != old:
+                    record[name] = new
     report.matched += len(present)
     report.changed += changed
     report.dropped += dropped

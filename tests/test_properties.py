@@ -336,3 +336,17 @@ def test_the_sweep_is_the_same_by_column_and_by_record(rows: list[dict[str, Any]
     by_column, by_record = apply_policy(shared, doc), apply_policy(each, doc)
     assert by_column.document == by_record.document
     assert by_column.report.uncovered == by_record.report.uncovered
+
+
+@FAST
+@given(key=st.binary(min_size=1, max_size=200), text=st.text(max_size=300),
+       length=st.integers(8, 64))
+def test_the_hash_is_hmac_sha256_for_any_key_and_text(key: bytes, text: str,
+                                                      length: int) -> None:
+    """The hash action's HMAC (padded-key states hashed once) is RFC 2104's, also for
+    keys longer than SHA-256's 64-byte block, which are hashed first."""
+    from learnexport.actions.hash import digest
+
+    assume(not any("\ud800" <= c <= "\udfff" for c in text))  # not UTF-8 encodable
+    expected = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+    assert digest(key, text, length) == expected

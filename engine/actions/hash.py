@@ -29,7 +29,8 @@ expect: {"memory": [{"task_id": "task_09374293f7eb"}, {"task_id": "task_09374293
 
 from __future__ import annotations
 
-import hmac
+import hashlib
+from functools import lru_cache
 from typing import Any
 
 from .base import Action, ActionValueError, RunContext, compact_json
@@ -38,7 +39,28 @@ from .base import Action, ActionValueError, RunContext, compact_json
 def digest(key: bytes, value: Any, length: int) -> str:
     """The keyed hash of ``value`` (text as is, anything else as compact JSON)."""
     text = value if isinstance(value, str) else compact_json(value)
-    return hmac.digest(key, text.encode("utf-8"), "sha256").hex()[:length]
+    return _hmac(_pads(key), text.encode("utf-8"))[:length]
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+Pads = tuple["hashlib._Hash", "hashlib._Hash"]
+
+
+@lru_cache(maxsize=4)
+def _pads(key: bytes) -> Pads:
+    """HMAC-SHA256 (RFC 2104) with its two padded-key blocks hashed once: a value then
+    costs two state copies, where ``hmac.new`` sets up OpenSSL's HMAC anew each time
+    (twice as slow). The tests check it against ``hmac`` on generated keys and texts."""
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    return hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD))
+
+
+def _hmac(pads: Pads, data: bytes) -> str:
+    inner, outer = pads[0].copy(), pads[1].copy()
+    inner.update(data)
+    outer.update(inner.digest())
+    return outer.hexdigest()
 
 
 def _hash(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
@@ -58,9 +80,9 @@ def _hash_many(values: list[Any], params: dict[str, Any], ctx: RunContext) -> li
         return [_hash(v, params, ctx) for v in values]
     _need_key(ctx)
     key, length = ctx.key, params.get("length") or ctx.hash_length
-    prefix, new = params.get("prefix", ""), hmac.digest
-    hashes = {v: prefix + new(key, v.encode("utf-8"), "sha256").hex()[:length]  # type: ignore[arg-type]
-              for v in set(values)}
+    prefix, pads = params.get("prefix", ""), _pads(key)  # type: ignore[arg-type]
+    hashes = {v: prefix + _hmac(pads, v.encode("utf-8"))[:length]
+              for v in dict.fromkeys(values)}  # each distinct value once, in list order
     ctx.tainted.update(hashes)
     ctx.produced.update(hashes.values())
     return list(map(hashes.__getitem__, values))

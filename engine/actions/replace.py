@@ -36,7 +36,9 @@ def _replace_many(values: list[Any], params: dict[str, Any], ctx: RunContext) ->
     new = params["value"]
     if isinstance(new, dict | list) or set(map(type, values)) != {str}:
         return [_replace(v, params, ctx) for v in values]
-    ctx.tainted.update(v for v in set(values) if v != new)
+    distinct = dict.fromkeys(values)
+    distinct.pop(new, None)  # the constant itself is not hidden by putting it back
+    ctx.tainted.update(distinct)
     return [new] * len(values)
 
 
