@@ -9,11 +9,12 @@ and an ``every`` mirror that applies to all elements at once, which is how a rul
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
+from itertools import chain, repeat
 from typing import Any
 
-from .columns import columns
+from .columns import columns, uniform_keys
 from .paths import WILD, Path, PathNode
 
 Mirror = Any  # None (nothing covered) | True (all covered) | dict | ListMirror
@@ -233,6 +234,16 @@ def _sweep_columns(records: list[dict[str, Any]], mirrors: tuple[Mirror, ...],
     """``_sweep_record`` of every record, a key (a column) at a time: an uncovered key
     whose values are all leaves is counted, and removed, without a step per value
     (``columns``). Returns which records stay."""
+    keys = uniform_keys(records)
+    if keys is not None and keys and not {dict, list} & set(
+            map(type, chain.from_iterable(map(dict.values, records)))):
+        # one shape, every value a leaf: a key is uncovered in every record or in none
+        for key in keys:
+            if True not in _children(mirrors, key):
+                counts[node.child(key)] += len(records)
+                if remove:
+                    deque(map(dict.pop, records, repeat(key)), maxlen=0)
+        return [bool(record) for record in records] if remove else [True] * len(records)
     empty = list(map(len, records)).count(0)
     if empty:  # an empty object is a leaf, as in _sweep
         counts[node] += empty
