@@ -28,13 +28,14 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, chain
 from typing import Any
 
-from ahocorasick_rs import BytesAhoCorasick
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from .columns import columns, split_kinds
 from .detectors import DETECTORS, LEAK_DEFAULT
 from .paths import WILD, PathNode
 
 BATCH = 4096  # strings scanned together
+DFA_HEADS = 20_000
 
 # every anchor of the leak check's detectors
 ANCHORS = sorted({a.encode() for name in LEAK_DEFAULT for a in DETECTORS[name].anchors})
@@ -69,7 +70,10 @@ class Scanner:
         self.anchors = BytesAhoCorasick(ANCHORS)
         # the heads as they are: folding their case would make names hit ordinary words
         encoded = [head.encode("utf-8", "surrogatepass") for head in heads]
-        self.heads = BytesAhoCorasick(encoded) if encoded else None
+        # a DFA scans about twice as fast but takes longer to build: worth it up to
+        # some ten thousand heads (measured: 15,000 heads 0.017 s, 100,000 heads 1.2 s)
+        kind = Implementation.DFA if len(encoded) <= DFA_HEADS else None
+        self.heads = BytesAhoCorasick(encoded, implementation=kind) if encoded else None
         self.key_text = key_text
 
     def clean(self, document: Any, inspect: Inspect) -> bool:
