@@ -241,18 +241,10 @@ class _Notes:
             self.problems.append(f"{self.file}: {extra} more problems not listed")
 
 
-def _raw_lines(fh: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, bytes) for each line; bytes is None for a line over MAX_LINE_BYTES,
-    which is skipped in 1 MiB chunks without being held in memory."""
-    number = 0
-    while chunk := fh.readline(MAX_LINE_BYTES + 1):
-        number += 1
-        if len(chunk) <= MAX_LINE_BYTES or chunk.endswith(b"\n"):
-            yield number, chunk
-            continue
-        while (rest := fh.readline(MIB)) and not rest.endswith(b"\n"):
-            pass
-        yield number, None
+def _skip_rest(fh: BinaryIO) -> None:
+    """Skip what is left of a line over MAX_LINE_BYTES, in 1 MiB chunks, never held."""
+    while (rest := fh.readline(MIB)) and not rest.endswith(b"\n"):
+        pass
 
 
 def _parse_line(decoder: _StrictJSON, raw: bytes, first: bool) -> tuple[Any, str | None]:
@@ -288,9 +280,12 @@ def iter_jsonl(
     """
     notes, decoder = _Notes(problems, Path(path).name), _StrictJSON()
     with _open_source(Path(path), root) as fh:
+        readline, number = fh.readline, 0
         try:
-            for number, raw in _raw_lines(fh):
-                if raw is None:
+            while raw := readline(MAX_LINE_BYTES + 1):  # a longer line is never read whole
+                number += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    _skip_rest(fh)
                     notes.add(f" line {number}", f"longer than {MAX_LINE_BYTES // MIB} MiB")
                     continue
                 if raw.isspace():

@@ -17,43 +17,24 @@ the report) and removed under ``unmatched: drop``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import DROP, ActionValueError, RunContext
-from .actions.base import Folder
+from .actions import ActionValueError, RunContext
 from .coverage import tally_leaves
-from .paths import WILD, Path, PathNode, fold, format_path
+from .paths import WILD, Path, PathNode, format_path
 from .policy import Rule
-from .recordplan import RecordPlan
 from .report import RuleReport
-from .rules import RunState, fail, filter_failed, lookup, write_outcome
-from .selectors import FilterError
+from .rules import RunState, fail, lookup, write_outcome
 from .streams import RecordStream
-
-
-@dataclass
-class _Op:
-    rule: Rule
-    report: RuleReport
-    ctx: RunContext
-    plan: RecordPlan | None  # None: the op takes whole records (a fold of the stream)
-    folder: Folder | None = None
-    counted: bool = False  # a stage reports its counts on its first pass only
-    drop_only: bool = False  # a settled fold that removed what it read: removes it again
-
-    @property
-    def targets(self) -> list[Path]:
-        into = self.rule.params.get("into_path") if self.folder is not None else None
-        return [into] if into else []
+from .streamsteps import Op, Pass
 
 
 @dataclass
 class _Live:
     stream: RecordStream
     path: Path
-    ops: list[_Op] = field(default_factory=list)
+    ops: list[Op] = field(default_factory=list)
     in_doc: bool = True
     read: bool = False  # a pass has read it
     kept: bool = False  # a keep covered the whole stream
@@ -82,7 +63,7 @@ class Streams:
         live = self.live.setdefault(id(stream), _Live(stream, path))
         if plan is not None:
             folder = rule.impl.fold(rule.params, ctx) if rule.impl.fold else None
-            live.ops.append(_Op(rule, report, ctx, plan, folder))
+            live.ops.append(Op(rule, report, ctx, plan, folder))
             return True
         return self._whole(rule, live, state, ctx, report)
 
@@ -94,7 +75,7 @@ class Streams:
         report.paths[format_path(live.path)] += 1
         if rule.impl.fold is not None:
             folder = rule.impl.fold(rule.params, ctx)
-            live.ops.append(_Op(rule, report, ctx, None, folder))
+            live.ops.append(Op(rule, report, ctx, None, folder))
             if folder.drop_sources:
                 self._detach(live, state)
                 report.dropped += 1
@@ -174,24 +155,10 @@ class Streams:
     def _pass(self, live: _Live, state: RunState, ctx: RunContext,
               keep: tuple[list[Any], list[tuple[int, Path]]] | None) -> None:
         """Read the stream once; every record goes through the queued ops in order."""
-        position = [0]  # the record's place in the source, for error paths
-        rels: list[Path] = []  # what the stages covered in the current record
-        tallies: list[list[int]] = []
-        steps = [self._step_for(op, live, position, rels, tallies) for op in live.ops]
-        records = keep[0] if keep is not None else None
+        run = Pass(live.path, live.ops, self._name, keep is not None)
         live.read = True
-        for index, record in enumerate(live.stream):
-            position[0] = index
-            for step in steps:
-                record = step(record)
-                if record is DROP:
-                    break
-            else:
-                if records is not None:
-                    keep[1].extend((len(records), rel) for rel in rels)  # type: ignore[index]
-                    records.append(record)
-            rels.clear()
-        self._close(live, state, tallies)
+        run.run(live.stream, *(keep or (None, None)))
+        self._close(live, state, run.tallies)
 
     def _close(self, live: _Live, state: RunState, tallies: list[list[int]]) -> None:
         """Report the first pass's counts; settle the folds (a fold that removed what it
@@ -210,81 +177,8 @@ class Streams:
                 continue
             self._settle(op, state)
             if op.plan is not None and op.folder.drop_sources:
-                settled.append(_Op(op.rule, op.report, op.ctx, op.plan, None, True, True))
+                settled.append(Op(op.rule, op.report, op.ctx, op.plan, None, True, True))
         live.ops = settled
-
-    def _step_for(self, op: _Op, live: _Live, position: list[int], rels: list[Path],
-                  tallies: list[list[int]]) -> Callable[[Any], Any]:
-        """The op as one function of a record, specialized to its shape (the hot loop)."""
-        tally = [0, 0, 0]  # matched, changed, dropped
-        tallies.append(tally)
-        if op.plan is None:  # a fold over the records themselves
-            assert op.folder is not None
-            add = getattr(op.folder, "add_record", op.folder.add)
-
-            def fold_record(record: Any) -> Any:
-                try:
-                    add(record)
-                except ActionValueError as exc:
-                    raise fail(op.rule, exc, (*live.path, position[0])) from None
-                return record
-
-            return fold_record
-        if op.plan.field is not None and op.folder is None and not op.drop_only:
-            return self._field_step(op, live, position, rels, tally)
-        def general(record: Any) -> Any:
-            try:
-                return self._step(op, live, record, position[0], rels)
-            except FilterError as exc:
-                raise filter_failed(op.rule, exc) from None
-
-        return general
-
-    def _field_step(self, op: _Op, live: _Live, position: list[int], rels: list[Path],
-                    tally: list[int]) -> Callable[[Any], Any]:
-        """``stream[*].name``: the common stage, without match objects."""
-        name = op.plan.field if op.plan else None
-        transform, params, ctx, rule = op.rule.impl.transform, op.rule.params, op.ctx, op.rule
-        assert transform is not None and name is not None
-        covered = (name,)
-
-        def field(record: Any) -> Any:
-            if type(record) is not dict or name not in record:
-                return record
-            old = record[name]
-            try:
-                new = transform(old, params, ctx)
-            except ActionValueError as exc:
-                raise fail(rule, exc, (*live.path, position[0], name)) from None
-            tally[0] += 1
-            if new is DROP:
-                del record[name]
-                tally[2] += 1
-                return record
-            if new is not old and new != old:
-                record[name] = new
-                tally[1] += 1
-            rels.append(covered)
-            return record
-
-        return field
-
-    def _step(self, op: _Op, live: _Live, record: Any, index: int,
-              rels: list[Path]) -> Any:
-        plan = op.plan
-        assert plan is not None
-        if not plan.wanted(record):
-            return record
-        base = (*live.path, index)
-        matches = plan.matches(record, base, [], index)
-        if op.drop_only:
-            return _remove_inside(record, [m for m in matches if len(m.path) > len(base)])
-        if op.folder is not None:
-            for match in matches:
-                self._count(op, match.path)
-                self._add(op, match.value, match.path)
-            return _remove_inside(record, matches) if op.folder.drop_sources else record
-        return self._transform(op, record, matches, rels, len(base))
 
     def _name(self, folded: Path) -> str:
         text = self.names.get(folded)
@@ -292,50 +186,7 @@ class Streams:
             text = self.names[folded] = format_path(folded)
         return text
 
-    def _add(self, op: _Op, value: Any, path: Path) -> None:
-        assert op.folder is not None
-        try:
-            op.folder.add(value)
-        except ActionValueError as exc:
-            raise fail(op.rule, exc, path) from None
-
-    def _count(self, op: _Op, path: Path) -> None:
-        if not op.counted:
-            op.report.matched += 1
-            op.report.paths[self._name(fold(path))] += 1
-
-    def _transform(self, op: _Op, record: Any, matches: list[Any], rels: list[Path],
-                   depth: int) -> Any:
-        transform, params = op.rule.impl.transform, op.rule.params
-        assert transform is not None
-        gone = []
-        for match in matches:
-            self._count(op, match.path)
-            try:
-                new = transform(match.value, params, op.ctx)
-            except ActionValueError as exc:
-                raise fail(op.rule, exc, match.path) from None
-            if new is DROP:
-                if len(match.path) == depth:
-                    self._tally(op, "dropped")
-                    return DROP
-                gone.append(match)
-                self._tally(op, "dropped")
-                continue
-            if new is not match.value and new != match.value:
-                self._tally(op, "changed")
-                if len(match.path) == depth:
-                    record = new
-                else:
-                    match.container[match.key] = new
-            rels.append(match.path[depth:])
-        return _remove_inside(record, gone)
-
-    def _tally(self, op: _Op, what: str) -> None:
-        if not op.counted:
-            setattr(op.report, what, getattr(op.report, what) + 1)
-
-    def _settle(self, op: _Op, state: RunState) -> None:
+    def _settle(self, op: Op, state: RunState) -> None:
         assert op.folder is not None
         try:
             outcome = op.folder.finish()
@@ -347,29 +198,21 @@ class Streams:
 
     # -- the end ---------------------------------------------------------------------------
     def finish(self, state: RunState, ctx: RunContext, unmatched: str) -> Counter[str]:
-        """Settle every stream; returns the uncovered paths of the streams drained."""
+        """Settle every stream; returns the uncovered paths of the streams drained. Each
+        stream not read yet is read once more at most (its records are still counted)."""
         self._discover(state.doc, ())
         self.flush_all(state, ctx)
-        for live in list(self.live.values()):
-            if not live.read:
-                for _ in live.stream:  # never read (dropped whole): still count its records
-                    pass
         uncovered: Counter[str] = Counter()
         for live in list(self.live.values()):
             if not live.in_doc:
-                continue
-            if live.ops or live.kept or unmatched != "drop":
+                if not live.read:
+                    for _ in live.stream:  # dropped whole, never read: count its records
+                        pass
+            elif live.ops or live.kept or unmatched != "drop":
                 self.materialize(live, state, ctx)  # the sweep decides on its records
-                continue
-            counts: Counter[PathNode] = Counter()
-            node = PathNode()
-            for part in (*live.path, WILD):
-                node = node.child(part)
-            for record in live.stream:  # no rule covers it: count its leaves, keep nothing
-                tally_leaves(record, node, counts)
-            for leaf, count in counts.items():
-                uncovered[leaf.text()] += count
-            self._detach(live, state, prune=True)
+            else:
+                _drain(live, uncovered)
+                self._detach(live, state, prune=True)
         self._sync(state)
         return uncovered
 
@@ -388,9 +231,31 @@ class Streams:
                         entry[key] = list(value) if isinstance(value, list) else value
 
 
-def _remove_inside(record: Any, gone: list[Any]) -> Any:
-    """Delete matched locations inside one record (list elements last-first)."""
-    for match in sorted(gone, key=lambda m: -m.key if isinstance(m.key, int) else 0):
-        del match.container[match.key]
-    return record
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 
+
+def _drain(live: _Live, uncovered: Counter[str]) -> None:
+    """Read a stream no rule covers: count its leaves by folded path, keep nothing.
+
+    A flat record (scalars only) is counted by its keys, once per distinct key list;
+    any other goes through the sweep's own counting. Paths are listed in the order
+    the sweep would first meet them."""
+    counts: Counter[PathNode] = Counter()
+    flat: Counter[tuple[str, ...]] = Counter()
+    node = PathNode()
+    for part in (*live.path, WILD):
+        node = node.child(part)
+    for record in live.stream:
+        if type(record) is dict and record and _SCALARS.issuperset(map(type, record.values())):
+            keys = tuple(record)
+            if keys not in flat:
+                for key in reversed(keys):  # the sweep's stack meets the last key first
+                    counts[node.child(key)] += 0
+            flat[keys] += 1
+        else:
+            tally_leaves(record, node, counts)
+    for keys, times in flat.items():
+        for key in keys:
+            counts[node.child(key)] += times
+    for leaf, count in counts.items():
+        uncovered[leaf.text()] += count

@@ -29,24 +29,30 @@ PROGRESS_EVERY = 10_000  # records between two progress calls
 _BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
 CHUNK = MIB
 _WS = " \t\r\n"
+_LINE_DEPTH = 500  # the most brackets in a line read by orjson: far from any depth limit
 _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
 
 
 def count_keys(value: Any) -> int:
     """The number of object keys in ``value``, nested ones included (iterative); -1 when
-    a float is so large that orjson may have turned a long integer into it."""
-    if type(value) not in (dict, list):  # a scalar: no keys (a huge float: see above)
-        return -1 if type(value) is float and not -_BIG < value < _BIG else 0
+    a float is so large that orjson may have turned a long integer into it (or is not
+    finite: NaN and infinities are out of range too)."""
+    kind = type(value)
+    if kind is not dict and kind is not list:  # a scalar: no keys (a huge float: see above)
+        return -1 if kind is float and not -_BIG < value < _BIG else 0
     total, stack = 0, [value]
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
-        items = item.values() if type(item) is dict else item
+        item = pop()
         if type(item) is dict:
             total += len(item)
-        for inner in items:
+            item = item.values()
+        for inner in item:
             kind = type(inner)
+            if kind is str:  # the usual value
+                continue
             if kind is dict or kind is list:
-                stack.append(inner)
+                push(inner)
             elif kind is float and not -_BIG < inner < _BIG:
                 return -1
     return total
@@ -61,14 +67,20 @@ def fast_loads(raw: bytes) -> Any | None:
     except orjson.JSONDecodeError:
         return None
     kind = type(value)
-    if kind is dict and raw.count(b"{") == 1 and b"[" not in raw:  # flat: the usual line
-        if raw.count(b'":') != len(value):
-            return None
-        for item in value.values():  # orjson turns integers beyond 64 bits into floats
-            if type(item) is float and not -_BIG < item < _BIG:
-                return None
-        return value
-    if kind is dict or kind is list:
+    if kind is dict:
+        keys = raw.count(b'":')  # one per key written, duplicates included
+        if keys == len(value):  # the usual line: flat, unless a value is a container
+            for item in value.values():
+                item_kind = type(item)
+                if item_kind is float:  # orjson turns integers beyond 64 bits into floats
+                    if not -_BIG < item < _BIG:
+                        return None
+                elif item_kind is dict or item_kind is list:
+                    break
+            else:
+                return value
+        return value if keys == count_keys(value) else None
+    if kind is list:
         return value if raw.count(b'":') == count_keys(value) else None
     return None if kind is float and not -_BIG < value < _BIG else value
 
@@ -133,8 +145,9 @@ class ArrayReader:
 
     ``elements()`` yields ``(value, where, problem)``: a parsed element with problem None
     (and no ``where``: counting lines costs, and is only needed for a problem);
-    its raw text with problem ``"strict"`` when a duplicate key or a non-finite number may
-    hide in it (the caller decodes it strictly); or None and the problem at the first
+    its raw text with problem ``"strict"`` (and no ``where`` either) when a duplicate
+    key or a non-finite number may hide in it (the caller decodes it strictly, and names
+    the element by its index); or None and the problem at the first
     damage, where parsing stops (the elements before it are kept). An element longer than
     ``limit`` characters stops the file too.
     """
@@ -227,6 +240,9 @@ class ArrayReader:
 
     def _element(self) -> tuple[Any, str, str | None]:
         start = self.pos
+        line = self._line_element(start)
+        if line is not None:
+            return line
         while True:
             try:
                 value, end = self.json.raw_decode(self.buf, self.pos)
@@ -245,25 +261,39 @@ class ArrayReader:
                 continue
             text = self.buf[start:end]
             self.pos = end
-            if text.count('":') != count_keys(value) or _non_finite(value):
-                return text, self.where(start), "strict"  # the caller decodes it strictly
+            # count_keys is -1 when a float is out of range (NaN, Infinity and 1e400
+            # too), so a non-finite number also sends the element to the strict decoder
+            if text.count('":') != count_keys(value):
+                return text, "", "strict"  # the caller decodes it strictly
             return value, "", None
+
+
+    def _line_element(self, start: int) -> tuple[Any, str, str | None] | None:
+        """The element at ``start`` when it fills the rest of its line (the usual layout,
+        one element a line), parsed by orjson; None when that is not so or orjson refuses
+        it: the general parser then decides, and words any problem. orjson refuses NaN,
+        Infinity and lone surrogates, which json accepts; a long integer it turns into
+        a float, which ``count_keys`` sends to the strict decoder. Only a text with few
+        brackets is tried (a short one has few), so that neither parser can run out of
+        nesting depth where the other does not."""
+        end = self.buf.find("\n", start)
+        if end == -1:  # the line goes on in the next chunk
+            return None
+        text = self.buf[start:end].rstrip(_WS)
+        if text.endswith(","):
+            text = text[:-1]
+        if len(text) > 2 * _LINE_DEPTH and text.count("{") + text.count("[") > _LINE_DEPTH:
+            return None
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        self.pos = start + len(text)
+        if text.count('":') != count_keys(value):
+            return text, "", "strict"  # the caller decodes it strictly
+        return value, "", None
 
 
 class _Damage(ValueError):
     """Bytes that cannot be read as text: the file stops here."""
 
-
-def _non_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is float:
-            if item - item != 0.0:
-                return True
-        elif kind is dict:
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-    return False

@@ -114,11 +114,12 @@ def _day(text: str) -> dt.date | None:
 
 def round_timestamp(value: str, unit: str) -> str | None:
     if unit != "hour" and _ISO(value) is not None:
-        day = _day(value[:10])
+        date = value[:10]
+        day = _DAYS.get(date) or _day(date)  # a known good day, or look (dates are truthy)
         if day is None:
             return None
         if unit == "day":
-            return value[:10]
+            return date
         if unit == "week":
             return (day - dt.timedelta(days=day.weekday())).isoformat()
         return value[:7]
