@@ -176,11 +176,13 @@ def progress_for(label: str) -> Iterator[Callable[[str, int], None]]:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    # refreshed on each tick, not by a thread: a process with threads must not fork, and
+    # big exports read their streams in forked processes (engine/parallel.py)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
         task = bar.add_task(label)
 
         def tick(source: str, count: int) -> None:
-            bar.update(task, description=f"{label}: {source} {count:,} records")
+            bar.update(task, description=f"{label}: {source} {count:,} records", refresh=True)
 
         yield tick

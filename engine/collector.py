@@ -11,6 +11,7 @@ docs/collected-document.md.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -201,6 +202,15 @@ def _open_source(path: Path, root: Path | None) -> BinaryIO:
         os.close(fd)
         raise InputError("not a regular file")
     return os.fdopen(fd, "rb", buffering=MIB)
+
+
+def _size(paths: list[Path]) -> int:
+    """The bytes in ``paths`` now (0 for one that cannot be read): a stream's weight."""
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
 
 
 def _present(path: str | os.PathLike[str]) -> bool:
@@ -469,7 +479,7 @@ class _Run:
                 entry["problems"].append(exc.message)
                 entry["status"] = "ok" if exc.message.endswith(": empty file") else "unreadable"
 
-        return RecordStream(name, entry, read, self.progress)
+        return RecordStream(name, entry, read, self.progress, _size([path]))
 
     def jsonl(self, name: str) -> RecordStream | list:
         entry, path = self.source(name), self.path(name)
@@ -496,7 +506,7 @@ class _Run:
             if failed == len(paths):
                 entry["status"] = "unreadable"
 
-        return RecordStream(name, entry, read, self.progress)
+        return RecordStream(name, entry, read, self.progress, _size(paths))
 
     def history(self, name: str, prefix: str) -> RecordStream | list:
         """All ``<prefix>-YYYY-MM-DD.jsonl`` files in date order, records concatenated."""

@@ -20,7 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import parallel
 from .actions import ActionValueError, RunContext
+from .actions.base import FoldOutcome
 from .coverage import tally_leaves
 from .paths import WILD, Path, PathNode, format_path
 from .policy import Rule
@@ -130,6 +132,11 @@ class Streams:
 
     # -- running ---------------------------------------------------------------------------
     def flush_all(self, state: RunState, ctx: RunContext) -> None:
+        waiting = [live for live in self.live.values()
+                   if any(op.folder is not None for op in live.ops)]
+        if parallel.worthwhile([live.stream.size for live in waiting]) \
+                and parallel.run(self, waiting, state, ctx):
+            return
         for live in list(self.live.values()):
             self.flush(live, state, ctx)
 
@@ -155,16 +162,24 @@ class Streams:
     def _pass(self, live: _Live, state: RunState, ctx: RunContext,
               keep: tuple[list[Any], list[tuple[int, Path]]] | None) -> None:
         """Read the stream once; every record goes through the queued ops in order."""
+        tallies = self.read(live, keep)
+        self.close(live, state, tallies, [finish(op) for op in live.ops])
+
+    def read(self, live: _Live, keep: tuple[list[Any], list[tuple[int, Path]]] | None = None
+             ) -> list[list[int]]:
+        """The pass itself: every record through the ops; each op's (matched, changed,
+        dropped) of this read. (``parallel`` runs it in another process.)"""
         run = Pass(live.path, live.ops, self._name, keep is not None)
         live.read = True
         run.run(live.stream, *(keep or (None, None)))
-        self._close(live, state, run.tallies)
+        return run.tallies
 
-    def _close(self, live: _Live, state: RunState, tallies: list[list[int]]) -> None:
-        """Report the first pass's counts; settle the folds (a fold that removed what it
-        read stays queued as a stage that removes it again)."""
+    def close(self, live: _Live, state: RunState, tallies: list[list[int]],
+               outcomes: list[FoldOutcome | None]) -> None:
+        """Report the first pass's counts; settle the folds with their ``outcomes`` (a
+        fold that removed what it read stays queued as a stage that removes it again)."""
         settled = []
-        for op, tally in zip(live.ops, tallies, strict=True):
+        for op, tally, outcome in zip(live.ops, tallies, outcomes, strict=True):
             if not op.counted and tally:
                 op.report.matched += tally[0]
                 op.report.changed += tally[1]
@@ -175,7 +190,8 @@ class Streams:
             if op.folder is None:
                 settled.append(op)
                 continue
-            self._settle(op, state)
+            assert outcome is not None
+            self._settle(op, outcome, state)
             if op.plan is not None and op.folder.drop_sources:
                 settled.append(Op(op.rule, op.report, op.ctx, op.plan, None, True, True))
         live.ops = settled
@@ -186,12 +202,8 @@ class Streams:
             text = self.names[folded] = format_path(folded)
         return text
 
-    def _settle(self, op: Op, state: RunState) -> None:
+    def _settle(self, op: Op, outcome: FoldOutcome, state: RunState) -> None:
         assert op.folder is not None
-        try:
-            outcome = op.folder.finish()
-        except ActionValueError as exc:
-            raise fail(op.rule, exc, None) from None
         write_outcome(op.rule, outcome, state, op.report)
         if op.plan is not None and op.folder.drop_sources:
             op.report.dropped += op.report.matched
@@ -229,6 +241,16 @@ class Streams:
                     if key in entry and key in live.stream.entry:
                         value = live.stream.entry[key]
                         entry[key] = list(value) if isinstance(value, list) else value
+
+
+def finish(op: Op) -> FoldOutcome | None:
+    """A fold's result once its pass is done (None for a stage)."""
+    if op.folder is None:
+        return None
+    try:
+        return op.folder.finish()
+    except ActionValueError as exc:
+        raise fail(op.rule, exc, None) from None
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))

@@ -89,11 +89,12 @@ class RecordStream:
     """A re-iterable, lazily read list of records of one source."""
 
     def __init__(self, name: str, entry: dict[str, Any], reader: Callable[[], Iterator[Any]],
-                 progress: Callable[[str, int], None] | None = None) -> None:
+                 progress: Callable[[str, int], None] | None = None, size: int = 0) -> None:
         self.name = name
         self.entry = entry  # the source's entry in collection.sources (its reader updates
         self._reader = reader  # problems and status; a completed pass sets the count)
         self.progress = progress
+        self.size = size  # bytes of its files when collected: what a pass will read
 
     def __iter__(self) -> Iterator[Any]:
         count = 0
