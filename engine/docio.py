@@ -171,11 +171,13 @@ def encode_json(document: Any, pretty: bool = True) -> bytes:
         return orjson.dumps(document, option=_PRETTY if pretty else 0) + b"\n"
     except (orjson.JSONEncodeError, TypeError):
         pass
-    if pretty:
-        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
-    else:
-        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    layout: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
+    text = json.dumps(document, ensure_ascii=False, allow_nan=False, **layout)
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (a JSON escape such as \ud800 in the input)
+        return (json.dumps(document, ensure_ascii=True, allow_nan=False, **layout)
+                + "\n").encode("ascii")
 
 
 _PRETTY = orjson.OPT_INDENT_2

@@ -696,3 +696,20 @@ def test_sigint_while_starting_is_no_traceback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
     assert "Traceback" not in done.stderr and done.returncode == 130, done.stderr
+
+
+def test_a_lone_surrogate_escape_in_a_source_is_collected_and_exported(
+        template: Path, tmp_path: Path) -> None:
+    """JSON may escape half a surrogate pair (\\ud800); UTF-8 cannot hold it. The collected
+    document then escapes non-ASCII text instead of failing, and reads back the same."""
+    root = _copy(template, tmp_path)
+    memories = root / T / "memory" / "memories.json"
+    records = json.loads(memories.read_text())
+    records[0]["context"] = {"note": "half a pair \ud800 and café"}
+    memories.write_text(json.dumps(records), encoding="ascii")  # json writes the escapes
+    collected = _run("collect", root, "-o", "doc.json", cwd=tmp_path)
+    assert collected.returncode == 0, collected.stderr
+    document = json.loads((tmp_path / "doc.json").read_bytes())
+    assert document["memory"][0]["context"]["note"] == "half a pair \ud800 and café"
+    exported = _run("export", root, "--yes", "-o", "out.json", cwd=tmp_path)
+    assert exported.returncode == 0 and "Traceback" not in exported.stderr, exported.stderr
