@@ -6,7 +6,14 @@
   one, on 100,000 flat records) and, interleaved in the same run, a hand-written Python
   loop doing the same with the same JSON library (orjson): the ratio of the medians;
 * scaling: export time and peak memory at 1x, 2x, 4x, 8x the typical sample's streamed
-  sources (analytics lines and task memory), so growth is visible.
+  sources (analytics lines and task memory), so growth is visible;
+* where apply's time goes: its stages timed in this process (read, rules, leak check,
+  encode), next to the hand loop's, so the price of each stage is visible.
+
+Peak memory is that of the largest process (GNU time); a big export reads its streams in
+forked processes (engine/parallel.py), so the sum over all of them is sampled too (PSS:
+pages the children share with the parent are counted once). The package's bytecode is
+compiled first, as an install does (this machine sets PYTHONDONTWRITEBYTECODE).
 
 Prints a table with each target beside its figure and writes ``bench/results/bench.json``.
 The machine is shared and noisy: medians and ratios are what to read, not single runs.
@@ -19,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,24 +49,49 @@ PRESIDIO_RECORDS_PER_S = 26_000  # presidio-structured, measured here (shared/do
 GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one child process. The peak comes from GNU time
-    where there is one: a forked child's own ru_maxrss starts at its parent's size."""
+def measure(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB, peak PSS of the whole process tree in MB) of one
+    child process. The RSS peak comes from GNU time where there is one (a forked child's
+    own ru_maxrss starts at its parent's size); the tree's PSS is sampled every 20 ms."""
     prefix = ["/usr/bin/time", "-f", "peak-kb %M"] if GNU_TIME else []
     start = time.perf_counter()
     proc = subprocess.Popen(prefix + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    tree_kb = 0
+    while proc.poll() is None:
+        tree_kb = max(tree_kb, sum(_pss_kb(pid) for pid in _tree(proc.pid)))
+        time.sleep(0.02)
     wall = time.perf_counter() - start
     err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
     peaks = [line.split()[1] for line in err.splitlines() if line.startswith("peak-kb ")]
-    return wall, (int(peaks[-1]) if peaks else usage.ru_maxrss) / 1024
+    peak_kb = int(peaks[-1]) if peaks else resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, peak_kb / 1024, tree_kb / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc; just ``pid`` elsewhere)."""
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(p for kid in kids for p in _tree(int(kid)))]
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def median_of(cmd: list[str], runs: int) -> dict[str, float]:
-    walls, peaks = zip(*(measure(cmd) for _ in range(runs)), strict=True)
+    walls, peaks, trees = zip(*(measure(cmd) for _ in range(runs)), strict=True)
     return {"seconds": statistics.median(walls), "peak_mb": statistics.median(peaks),
+            "tree_pss_mb": statistics.median(trees),
             "runs": runs, "all_seconds": [round(w, 3) for w in walls]}
 
 
@@ -96,12 +129,51 @@ def bench_apply(runs: int) -> dict[str, float]:
     for _ in range(runs):  # interleaved, so both see the same machine
         engine_s.append(measure(engine)[0])
         hand_s.append(measure(hand)[0])
+    stages = apply_stages(data, policy, key, runs)
     same = _digest(WORK / "engine-out.json") == _digest(WORK / "hand-out.json")
     engine_m, hand_m = statistics.median(engine_s), statistics.median(hand_s)
     return {"records": 100_000, "megabytes": round(data.stat().st_size / 2**20, 1),
             "engine_seconds": engine_m, "baseline_seconds": hand_m,
             "ratio": engine_m / hand_m, "records_per_s": 100_000 / engine_m,
-            "same_output": same, "runs": runs}
+            "hand_records_per_s": 100_000 / hand_m,
+            "same_output": same, "runs": runs, "stages": stages}
+
+
+STAGES = """\
+import json, statistics, sys, time
+t0 = time.perf_counter()
+from learnexport import docio, keys, leakcheck
+from learnexport.applier import apply_policy
+from learnexport.policy import load_policy
+from pathlib import Path
+imported = time.perf_counter() - t0
+data, policy_file, key_file, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+policy = load_policy(Path(policy_file))
+key = keys.resolve(policy.hash.key, policy.base_dir, Path(key_file), where=None).secret
+rows = []
+for _ in range(runs):
+    t = [time.perf_counter()]
+    document = docio.read_document(data); t.append(time.perf_counter())
+    result = apply_policy(policy, document, key=key, copy=False); t.append(time.perf_counter())
+    leakcheck.enforce(result.document, tainted=result.tainted, key=key, allow=policy.allow,
+                      produced=result.produced | policy.literals); t.append(time.perf_counter())
+    docio.encode_json(result.document); t.append(time.perf_counter())
+    rows.append([b - a for a, b in zip(t, t[1:])])
+    del document, result
+names = ["read and parse (strict)", "rules and sweep", "leak check", "encode"]
+out = {"import": imported}
+out.update({n: statistics.median(r[i] for r in rows) for i, n in enumerate(names)})
+print(json.dumps(out))
+"""
+
+
+def apply_stages(data: Path, policy: Path, key: Path, runs: int) -> dict[str, float]:
+    """apply's stages timed in one process (median of ``runs``): where the time goes."""
+    script = WORK / "stages.py"
+    script.write_text(STAGES)
+    done = subprocess.run([sys.executable, str(script), str(data), str(policy), str(key),
+                           str(runs)], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
 
 
 def _digest(path: Path) -> str:
@@ -143,6 +215,8 @@ def table(results: dict[str, object]) -> str:
                          _yes(fig["seconds"] < limit_s)))
             rows.append((f"export {size}: peak RSS", f"{fig['peak_mb']:.0f} MB",
                          f"< {limit_mb} MB", _yes(fig["peak_mb"] < limit_mb)))
+            rows.append((f"export {size}: all processes (PSS)", f"{fig['tree_pss_mb']:.0f} MB",
+                         f"< {limit_mb} MB", _yes(fig["tree_pss_mb"] < limit_mb)))
     ap = results["apply"]
     assert isinstance(ap, dict)
     rows.append(("apply 100k records: engine / hand loop", f"{ap['ratio']:.2f}x "
@@ -153,6 +227,12 @@ def table(results: dict[str, object]) -> str:
                  _yes(ap["records_per_s"] >= 4 * PRESIDIO_RECORDS_PER_S)))
     rows.append(("apply output equals the hand loop's", str(ap["same_output"]), "True",
                  _yes(bool(ap["same_output"]))))
+    rows.append(("hand loop records/s (anchors: ~260,000)", f"{ap['hand_records_per_s']:,.0f}/s",
+                 "", ""))
+    stages = ap.get("stages")
+    if isinstance(stages, dict):  # where the engine's time goes (one process, median)
+        rows.extend((f"  apply stage: {name}", f"{seconds:.2f} s", "", "")
+                    for name, seconds in stages.items())
     scaling = results.get("scaling")
     if isinstance(scaling, dict):
         one, eight = scaling["1x"], scaling["8x"]
@@ -170,6 +250,15 @@ def table(results: dict[str, object]) -> str:
                      for r in rows)
 
 
+def _compile_package() -> None:
+    """Bytecode for the installed package, as ``pip install`` writes it: without it each
+    run compiles the modules again (this machine sets PYTHONDONTWRITEBYTECODE)."""
+    where = subprocess.run([sys.executable, "-c", "import learnexport, os; "
+                            "print(os.path.dirname(learnexport.__file__))"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", where], check=True)
+
+
 def _yes(ok: bool) -> str:
     return "yes" if ok else "NO"
 
@@ -180,6 +269,7 @@ def main() -> int:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    _compile_package()
     runs = 1 if args.quick else 3
     results: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()},
