@@ -136,7 +136,8 @@ def narrow(document: dict[str, Any], filters: Filters) -> None:
 def _filtered(stream: RecordStream, agents: set[str], filters: Filters) -> RecordStream:
     """The stream's records that the filters want (the source still counts all it read)."""
     return RecordStream(stream.name, {}, lambda: (r for r in stream if _wanted(r, agents,
-                                                                                filters)))
+                                                                                filters)),
+                        size=stream.size, source=stream)
 
 
 def _record_lists(document: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:

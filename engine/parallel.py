@@ -6,7 +6,8 @@ settles its own folds. On a machine with more than one core, and when the stream
 big enough to pay for a process (``MIN_BYTES`` together), they are split into groups of
 about equal size and each group is read by a forked copy of this process. A child sends
 back only what its passes found: each op's report and counts, each fold's result, the
-source's entry (records, status, problems), and what was hidden (taint). The parent then
+source's entries (records, status, problems; a filtered view's and its source's), and what
+was hidden (taint). The parent then
 settles every stream in the usual order, as if it had read them itself: the result is
 the same, byte for byte (the tests compare).
 
@@ -91,28 +92,30 @@ def run(streams: Streams, lives: list[_Live], state: RunState, ctx: RunContext) 
         ctx.tainted |= tainted
         ctx.produced |= produced
     for index, live in enumerate(lives):  # settled in the order a single pass would use
-        reports, tallies, outcomes, entry = found[index]
+        reports, tallies, outcomes, entries = found[index]
         for op, report in zip(live.ops, reports, strict=True):
             op.report.__dict__.update(report.__dict__)
         live.read = True
-        live.stream.entry.update(entry)
+        for mine, theirs in zip(live.stream.entries(), entries, strict=True):
+            mine.update(theirs)
         streams.close(live, state, tallies, outcomes)
         if live.stream.progress is not None:
-            live.stream.progress(live.stream.name, entry.get("records", 0))
+            live.stream.progress(live.stream.name, entries[-1].get("records", 0))
     return True
 
 
 def _read(streams: Streams, lives: list[_Live], ctx: RunContext) -> Any:
     """In the child: each stream's pass, and what it found."""
     from .streaming import finish
+    from .streams import RecordStream
 
+    RecordStream.quiet = True  # the terminal belongs to the parent
     passes = []
     for live in lives:
-        live.stream.progress = None  # the terminal belongs to the parent
         tallies = streams.read(live)
         outcomes = [finish(op) for op in live.ops]
         passes.append(([op.report for op in live.ops], tallies, outcomes,
-                       dict(live.stream.entry)))
+                       [dict(entry) for entry in live.stream.entries()]))
     return passes, ctx.tainted, ctx.produced
 
 

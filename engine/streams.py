@@ -88,17 +88,25 @@ def fast_loads(raw: bytes) -> Any | None:
 class RecordStream:
     """A re-iterable, lazily read list of records of one source."""
 
+    quiet = False  # no progress calls at all (set in a forked reader: the terminal is not its)
+
     def __init__(self, name: str, entry: dict[str, Any], reader: Callable[[], Iterator[Any]],
-                 progress: Callable[[str, int], None] | None = None, size: int = 0) -> None:
+                 progress: Callable[[str, int], None] | None = None, size: int = 0,
+                 source: RecordStream | None = None) -> None:
         self.name = name
         self.entry = entry  # the source's entry in collection.sources (its reader updates
         self._reader = reader  # problems and status; a completed pass sets the count)
         self.progress = progress
         self.size = size  # bytes of its files when collected: what a pass will read
+        self.source = source  # the stream this one filters, if it is a filtered view
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The entries a pass over this stream updates: its own, and its source's."""
+        return [self.entry, *(self.source.entries() if self.source is not None else ())]
 
     def __iter__(self) -> Iterator[Any]:
         count = 0
-        tick = self.progress
+        tick = None if RecordStream.quiet else self.progress
         for record in self._reader():
             count += 1
             if tick is not None and count % PROGRESS_EVERY == 0:

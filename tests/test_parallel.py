@@ -4,6 +4,8 @@ so an error is the one a single process raises; children never outlive the paren
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import signal
 import threading
@@ -20,6 +22,7 @@ from learnexport.exporter import default_policy_path
 from learnexport.policy import load_policy, parse_policy
 
 KEY = b"parallel-test-key-0123456789abcdef"
+NOW = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +148,23 @@ def test_an_interrupt_while_waiting_kills_and_reaps_the_children(
     for pid, _ in children:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie, no orphan
+
+
+def test_a_filtered_export_gives_the_same_file_and_source_counts_in_parallel(
+        project: Path, forking: list[list[int]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --since and --agent, streams are filtered views of the sources; the counts
+    and problems that reading finds go to the sources' own entries, from a child too."""
+    from learnexport import exporter
+    from learnexport.provenance import Filters
+
+    def prepared() -> bytes:
+        filters = Filters(agents=("reviewer", "implementer"), since="2026-01-08")
+        return exporter.prepare(project, filters=filters, now=lambda: NOW).data
+
+    together = prepared()
+    assert forking, "the streams were not read in parallel"
+    monkeypatch.setattr(parallel, "jobs", lambda: 1)
+    alone = prepared()
+    assert together == alone
+    sources = json.loads(together)["export_metadata"]["sources"]
+    assert sources["memory"]["records"] > 0 and sources["analytics_agents"]["records"] > 0
