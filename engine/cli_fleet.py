@@ -70,10 +70,10 @@ def dashboard_command(
     from . import dashboard as dashboard_model
     from .collector import collect
 
-    with progress_for("collecting") as tick:
-        document = collect(project, progress=tick)
-    view = dashboard_model.build(document, capabilities_only=tuple(capability or ()),
-                                 since=_since(since))
+    with progress_for("reading") as tick:  # the streams are read while the figures fold
+        document = collect(project, progress=tick, lazy=True)
+        view = dashboard_model.build(document, capabilities_only=tuple(capability or ()),
+                                     since=_since(since))
     if fmt is ViewFormat.json:
         data = docio.encode_json(dashboard_model.to_dict(view), pretty=True)
     elif fmt is ViewFormat.html:

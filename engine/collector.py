@@ -617,7 +617,9 @@ def _project_root(project: Path | str) -> Path:
     return root
 
 
-def _warnings(sources: dict[str, dict[str, Any]]) -> list[str]:
+def warnings(sources: dict[str, dict[str, Any]]) -> list[str]:
+    """``collection.warnings``: a line for each source missing, unreadable or with
+    problems (once a lazy document's streams were read, from its sources)."""
     out = []
     for name, entry in sources.items():
         problems = entry["problems"]
@@ -643,7 +645,7 @@ def collect(
     of each source. With ``lazy``, the record sources (patterns, memory, analytics and the
     learning logs) are ``RecordStream``s read only when iterated, and each source's counts
     and problems are filled in as the streams are read (``collection.warnings`` stays
-    empty: it is made from them by an eager collection only). Raises
+    empty: ``warnings(sources)`` makes it once they were). Raises
     InputError when ``project`` is not a folder with ``.tapps-agents/``.
     """
     root = _project_root(project)
@@ -658,7 +660,7 @@ def collect(
     if not lazy:
         with gc_paused():
             materialize(document)
-        document["collection"]["warnings"] = _warnings(sources)
+        document["collection"]["warnings"] = warnings(sources)
     return document
 
 

@@ -8,6 +8,7 @@ and screenshotted (the test fails, with the install command, when Chromium is mi
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import shutil
 import struct
@@ -295,3 +296,26 @@ def test_every_command_in_the_dashboard_docs_runs_as_shown(tmp_path: Path) -> No
     assert len(examples) >= 4
     for example in examples:
         check_example(example, tmp_path, "docs/dashboard.md")
+
+
+@pytest.mark.parametrize(("capabilities", "since"), [((), None), (("code_generation",), None),
+                                                       ((), "2026-01-10")])
+def test_a_lazy_document_gives_the_same_dashboard(small: Path, tmp_path: Path,
+                                                  capabilities: tuple[str, ...],
+                                                  since: str | None) -> None:
+    """The command reads a project as streams (records folded, never held): the figures,
+    sources and warnings are those of the fully loaded document, damaged lines too."""
+    damaged = tmp_path / "damaged"
+    shutil.copytree(small, damaged)
+    history = sorted((damaged / ".tapps-agents" / "analytics" / "history").glob("agents-*"))[0]
+    with history.open("a") as handle:
+        handle.write('{"agent_name": "reviewer", "success": tru\n')
+    with (damaged / ".tapps-agents" / "learning" / "outcomes.jsonl").open("a") as handle:
+        handle.write("not json\n")
+    moment = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    eager = build(collect(damaged), capabilities_only=capabilities, since=since, now=moment)
+    lazy = build(collect(damaged, lazy=True), capabilities_only=capabilities, since=since,
+                 now=moment)
+    assert to_dict(lazy) == to_dict(eager)
+    assert any("analytics_agents" in w for w in eager.warnings)
+    assert any("outcomes" in w for w in eager.warnings)

@@ -16,9 +16,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .. import exporter
+from .. import collector, exporter
 from ..errors import UsageError, did_you_mean
 from ..provenance import Filters
+from ..streams import RecordStream
 from .figures import (
     Capabilities,
     Capability,
@@ -158,31 +159,63 @@ def security(records: list[dict[str, Any]]) -> Security:
                         tags.items(), key=lambda kv: (-kv[1], kv[0]))))
 
 
-def trends(memory: list[dict[str, Any]], runs: list[dict[str, Any]]) -> tuple[Day, ...]:
-    tasks: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    agent_runs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in memory:
-        if day := _day(record.get("timestamp")):
-            tasks[day].append(record)
-    for record in runs:
-        if day := _day(record.get("timestamp")):
-            agent_runs[day].append(record)
+class _Tasks:
+    """Task memory folded in one pass: per day, and by outcome and agent."""
+
+    def __init__(self, memory: Iterable[Any]) -> None:
+        self.days: dict[str, tuple[list[float | None], list[int]]] = {}  # scores, [n, ok]
+        self.outcomes: Counter[str] = Counter()
+        self.by_agent: dict[str, Counter[str]] = defaultdict(Counter)
+        self.total = 0
+        for m in _records(memory):
+            self.total += 1
+            outcome = _name(m.get("outcome"))
+            self.outcomes[outcome] += 1
+            self.by_agent[outcome][_name(m.get("agent_id"))] += 1
+            if day := _day(m.get("timestamp")):
+                scores, counts = self.days.setdefault(day, ([], [0, 0]))
+                scores.append(number(m.get("quality_score")))
+                counts[0] += 1
+                counts[1] += m.get("outcome") == "success"
+
+
+class _Runs:
+    """Agent or workflow runs folded in one pass: per day, and per name (for ranking)."""
+
+    def __init__(self, runs: Iterable[Any], field: str) -> None:
+        self.days: dict[str, list[int]] = {}  # runs, successes
+        self.groups: dict[str, list[int]] = {}  # runs, successes of a name
+        for record in _records(runs):
+            if day := _day(record.get("timestamp")):
+                counts = self.days.setdefault(day, [0, 0])
+                counts[0] += 1
+                counts[1] += record.get("success") is True
+            name, ok = record.get(field), record.get("success")
+            if isinstance(name, str) and isinstance(ok, bool):
+                group = self.groups.setdefault(name, [0, 0])
+                group[0] += 1
+                group[1] += ok
+
+
+def _records(value: Any) -> Iterable[dict[str, Any]]:
+    """The objects of a list or of a record stream (read once, never held)."""
+    if isinstance(value, list | RecordStream):
+        return (r for r in value if isinstance(r, dict))
+    return ()
+
+
+def trends(tasks: _Tasks, runs: _Runs) -> tuple[Day, ...]:
     days = []
-    for day in sorted(set(tasks) | set(agent_runs)):
-        t, r = tasks.get(day, []), agent_runs.get(day, [])
-        days.append(Day(day, len(t), mean(number(m.get("quality_score")) for m in t),
-                        rate(sum(m.get("outcome") == "success" for m in t), len(t)),
-                        len(r), rate(sum(x.get("success") is True for x in r), len(r))))
+    for day in sorted(set(tasks.days) | set(runs.days)):
+        scores, (n, ok) = tasks.days.get(day, ([], [0, 0]))
+        agent_runs, agent_ok = runs.days.get(day, [0, 0])
+        days.append(Day(day, n, mean(scores), rate(ok, n), agent_runs, rate(agent_ok, agent_runs)))
     return tuple(days)
 
 
-def _performers(records: Iterable[dict[str, Any]], field: str) -> tuple[Performer, ...]:
-    groups: dict[str, list[bool]] = defaultdict(list)
-    for record in records:
-        if isinstance(record.get(field), str) and isinstance(record.get("success"), bool):
-            groups[record[field]].append(record["success"])
-    rows = [Performer(name, len(ok), rate(sum(ok), len(ok)), len(ok) - sum(ok))
-            for name, ok in groups.items() if len(ok) >= MIN_RUNS]
+def _performers(runs: _Runs) -> tuple[Performer, ...]:
+    rows = [Performer(name, n, rate(ok, n), n - ok)
+            for name, (n, ok) in runs.groups.items() if n >= MIN_RUNS]
     rows.sort(key=lambda p: (p.success_rate or 0.0, -p.runs, p.name))
     return tuple(rows[:LOWEST])
 
@@ -191,41 +224,59 @@ def _name(value: Any) -> str:
     return value if isinstance(value, str) and value else "unknown"
 
 
-def failures(memory: list[dict[str, Any]], analytics: dict[str, Any]) -> Failures:
-    outcomes = Counter(_name(m.get("outcome")) for m in memory)
-    by_agent: dict[str, Counter[str]] = defaultdict(Counter)
-    for m in memory:
-        by_agent[_name(m.get("outcome"))][_name(m.get("agent_id"))] += 1
+def failures(tasks: _Tasks, agents: _Runs, workflows: _Runs) -> Failures:
     rows = []
-    for outcome, count in sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0])):
+    for outcome, count in sorted(tasks.outcomes.items(), key=lambda kv: (-kv[1], kv[0])):
         if outcome != "success":
-            agent, agent_tasks = min(by_agent[outcome].items(), key=lambda kv: (-kv[1], kv[0]))
-            rows.append(OutcomeCount(outcome, count, rate(count, len(memory)), agent,
+            agent, agent_tasks = min(tasks.by_agent[outcome].items(),
+                                     key=lambda kv: (-kv[1], kv[0]))
+            rows.append(OutcomeCount(outcome, count, rate(count, tasks.total), agent,
                                      agent_tasks))
-    return Failures(len(memory), sum(r.tasks for r in rows), tuple(rows),
-                    _performers(_dicts(analytics.get("agents")), "agent_name"),
-                    _performers(_dicts(analytics.get("workflows")), "workflow_name"), MIN_RUNS)
+    return Failures(tasks.total, sum(r.tasks for r in rows), tuple(rows),
+                    _performers(agents), _performers(workflows), MIN_RUNS)
 
 
 def build(document: dict[str, Any], *, capabilities_only: Sequence[str] = (),
           since: str | None = None, now: dt.datetime | None = None) -> Dashboard:
-    """The dashboard of a collected document (narrowed in place by the filters)."""
+    """The dashboard of a collected document (narrowed in place by the filters). A lazy
+    document (``collect(..., lazy=True)``) is read a stream at a time, each stream once:
+    a large project's records are folded, never held (its patterns are)."""
     narrow(document, capabilities_only, since)
-    memory, records = _dicts(document.get("memory")), _dicts(document.get("patterns"))
+    records = list(_records(document.get("patterns")))
     analytics = _mapping(document.get("analytics"))
-    days = trends(memory, _dicts(analytics.get("agents")))
+    tasks = _Tasks(document.get("memory"))
+    agents = _Runs(analytics.get("agents"), "agent_name")
+    workflows = _Runs(analytics.get("workflows"), "workflow_name")
+    days = trends(tasks, agents)
     collection, project = _mapping(document.get("collection")), _mapping(document.get("project"))
+    sources = _mapping(collection.get("sources"))
+    warnings = collection.get("warnings") or ()
+    if _unread(document):  # a lazy document: read the rest for the sources' counts too
+        warnings = collector.warnings(sources)
     return Dashboard(
         DASHBOARD_VERSION, (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         Project(str(project.get("name")), project.get("framework_version")),
         {"capabilities": list(capabilities_only), "since": since},
         Period(days[0].date, days[-1].date) if days else None,
         {str(name): str(_mapping(entry).get("status", "missing"))
-         for name, entry in _mapping(collection.get("sources")).items()},
-        tuple(str(w) for w in collection.get("warnings") or ()),
+         for name, entry in sources.items()},
+        tuple(str(w) for w in warnings),
         capabilities(_dicts(_mapping(document.get("capabilities")).get("metrics"))),
         patterns(records),
-        security(records), days, failures(memory, analytics))
+        security(records), days, failures(tasks, agents, workflows))
+
+
+def _unread(document: dict[str, Any]) -> bool:
+    """Read the streams no figure reads (their sources' counts and problems are shown);
+    whether the document had any stream at all."""
+    learning = _mapping(document.get("learning"))
+    streams = [v for v in learning.values() if isinstance(v, RecordStream)]
+    for stream in streams:
+        for _ in stream:
+            pass
+    return bool(streams) or any(isinstance(v, RecordStream) for v in (
+        document.get("memory"), document.get("patterns"),
+        *_mapping(document.get("analytics")).values()))
 
 
 def to_dict(dashboard: Dashboard) -> dict[str, Any]:
