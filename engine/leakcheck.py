@@ -276,7 +276,7 @@ def _strings(value: Any, root: PathNode) -> Iterator[tuple[PathNode, str]]:
         elif kind is dict:
             for key, item in node.items():
                 child = here.child(key)
-                if child not in keys_seen:
+                if child not in keys_seen and type(key) is str:
                     keys_seen.add(child)
                     yield child, key
                 if type(item) in (str, dict, list):

@@ -37,8 +37,11 @@ from .paths import WILD, PathNode
 BATCH = 4096  # strings scanned together
 DFA_HEADS = 20_000
 
-# every anchor of the leak check's detectors
-ANCHORS = sorted({a.encode() for name in LEAK_DEFAULT for a in DETECTORS[name].anchors})
+# every anchor of the leak check's detectors; and a dot before any non-ASCII character
+# (the first byte of its UTF-8 form), since ``ip`` reads octets with ``\d``, which takes
+# every script's digits (``١.١.١.١``), and no list of literals can name them all
+ANCHORS = sorted({a.encode() for name in LEAK_DEFAULT for a in DETECTORS[name].anchors}
+                 | {b"." + bytes([lead]) for lead in range(0xC2, 0xF5)})
 
 Inspect = Callable[[PathNode, str], bool]  # True: the string is clean
 
@@ -48,6 +51,7 @@ def gather(document: Any, root: PathNode) -> Iterator[tuple[PathNode, list[str]]
     per folded path, as the exact check yields it). A level of the document is handled
     at once: all values under one folded path form one list."""
     stack: list[tuple[PathNode, list[Any], set[type] | None]] = [(root, [document], None)]
+    keys_seen: set[PathNode] = set()  # a key "[*]" folds onto its list's node: once there
     while stack:
         node, values, kinds = stack.pop()
         strings, dicts, lists = split_kinds(values, kinds)
@@ -56,7 +60,8 @@ def gather(document: Any, root: PathNode) -> Iterator[tuple[PathNode, list[str]]
         if dicts:
             for key, column, types in columns(dicts):
                 child = node.child(key)
-                if type(key) is str:
+                if type(key) is str and child not in keys_seen:
+                    keys_seen.add(child)
                     yield child, [key]
                 stack.append((child, column, types))
         if lists:

@@ -498,7 +498,8 @@ HIDDEN_VALUES = ["acme_invoice_parser", "Lima Echo", "ann.lee", "x\ny\nz1", "bee
 PRODUCED = ["0badbeef0badbeef", "<name>", "3fdefa9c01b2c3d4"]
 TEXTS = [*(t for _, _, t in KINDS), *HIDDEN_VALUES, *PRODUCED, *BENIGN, KEY.decode(),
          "", "plain", "created", "update the cache", "a:b", "x=1", "café", "İstanbul",
-         "ss\udc80x", "acme_invoice_parser_v2", "Lima Echo Street", "16:05", "C:"]
+         "ss\udc80x", "acme_invoice_parser_v2", "Lima Echo Street", "16:05", "C:",
+         "١.١.١.١", "192.٠.٠.١", "１.２.３.４", "[*]"]  # other scripts' digits; a key "[*]"
 text = st.sampled_from(TEXTS) | st.lists(st.sampled_from(TEXTS), max_size=3).map(" ".join)
 shape = st.lists(st.sampled_from(["id", "name", "note", "when", "tags"]), min_size=1,
                  max_size=5, unique=True)
@@ -545,3 +546,20 @@ def test_the_fast_path_reads_columns_of_records_of_one_shape_and_of_mixed_shapes
         assert check({"rows": rows}, tainted=set()).findings == []
         leaky = [*rows, {"note": "mail ann.lee@acme-corp.com", "id": 1}]
         assert _one({"rows": leaky}).path == "rows[*].note"
+
+
+@pytest.mark.parametrize("address", ["١.١.١.١", "192.٠.٠.١", "１.２.３.４"])
+def test_an_address_in_other_scripts_digits_is_found_by_the_fast_path(address: str) -> None:
+    """``ip`` reads octets with ``\\d`` (any script's digits): the scan's anchors cover a
+    dot before any non-ASCII character, so the fast path does not call it clean."""
+    doc = {"rows": [{"note": f"host {address} up"} for _ in range(3)]}
+    assert check(doc, tainted=set()) == check(doc, tainted=set(), exact=True)
+    assert _one({"note": address}).what == "detector ip"
+
+
+def test_a_key_named_like_a_list_wildcard_is_counted_once() -> None:
+    doc = [{"a": [{"/x/y": 1}]}, {"a": {"[*]": {"/x/y": 2}}}]
+    allow = [Allowance("path", "*", "test")]
+    fast = check(doc, tainted=set(), allow=allow)
+    assert fast == check(doc, tainted=set(), allow=allow, exact=True)
+    assert fast.allowances[0].matches == 1
