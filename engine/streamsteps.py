@@ -142,13 +142,13 @@ class Pass:
         index = self.index
         base = (*self.path, index)
         matches = plan.matches(record, base, [], index)
-        if op.drop_only:
-            return _remove_inside(record, [m for m in matches if len(m.path) > len(base)])
+        if op.drop_only:  # a settled fold's sources, removed again (a whole record: DROP)
+            return _removed(record, matches, len(base))
         if op.folder is not None:
             for match in matches:
                 self._count(op, match.path)
                 self._add(op, match.value, match.path)
-            return _remove_inside(record, matches) if op.folder.drop_sources else record
+            return _removed(record, matches, len(base)) if op.folder.drop_sources else record
         return self._transform(op, record, matches, len(base))
 
     def _add(self, op: Op, value: Any, path: Path) -> None:
@@ -192,6 +192,14 @@ class Pass:
     def _tally(self, op: Op, what: str) -> None:
         if not op.counted:
             setattr(op.report, what, getattr(op.report, what) + 1)
+
+
+def _removed(record: Any, matches: list[Any], depth: int) -> Any:
+    """The record without what ``matches`` found in it; DROP when one is the record itself
+    (``stream[*]``, whose match is the record, at its index in the stream)."""
+    if any(len(m.path) == depth for m in matches):
+        return DROP
+    return _remove_inside(record, matches)
 
 
 def _remove_inside(record: Any, gone: list[Any]) -> Any:

@@ -169,6 +169,8 @@ RULES = [
     'metrics: {n: count}, into: out.m%d, keep_source: true}',
     '{id: r%d, select: "out.a%d[*].n", action: round, step: 10}',
     '{id: r%d, select: "memory[*].outcome", action: keep}',
+    '{id: r%d, select: "analytics.workflows[*]", action: aggregate, metrics: {n: count}, '
+    'into: out.w%d}',
 ]
 
 
@@ -218,3 +220,18 @@ print(int(status.split("VmHWM:")[1].split()[0]) // 1024)
     peak = int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                               text=True).stdout)
     assert peak < 90, f"peak {peak} MB"
+
+
+def test_an_aggregate_of_every_record_removes_them_from_a_stream(project: Path) -> None:
+    """``stream[*]`` matches each record itself: folded, and removed whole (it raised
+    IndexError on a stream, removing the record as if it were inside itself)."""
+    eager, lazy = both("""
+policy: t
+version: 1.0.0
+rules:
+  - {id: n, select: "analytics.workflows[*]", action: aggregate, metrics: {n: count},
+     into: out.w}
+  - {id: rest, select: analytics.agents, action: keep}
+""", project)
+    assert eager == lazy
+    assert lazy[0]["out"]["w"]["n"] > 0 and lazy[0]["analytics"].get("workflows") in (None, [])
