@@ -319,3 +319,12 @@ def test_a_lazy_document_gives_the_same_dashboard(small: Path, tmp_path: Path,
     assert to_dict(lazy) == to_dict(eager)
     assert any("analytics_agents" in w for w in eager.warnings)
     assert any("outcomes" in w for w in eager.warnings)
+
+
+def test_a_lazy_document_of_a_project_without_records_keeps_its_warnings(
+        tmp_path: Path) -> None:
+    (tmp_path / "bare" / ".tapps-agents").mkdir(parents=True)
+    moment = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    eager = build(collect(tmp_path / "bare"), now=moment)
+    lazy = build(collect(tmp_path / "bare", lazy=True), now=moment)
+    assert to_dict(lazy) == to_dict(eager) and len(eager.warnings) >= 8

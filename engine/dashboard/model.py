@@ -250,9 +250,9 @@ def build(document: dict[str, Any], *, capabilities_only: Sequence[str] = (),
     days = trends(tasks, agents)
     collection, project = _mapping(document.get("collection")), _mapping(document.get("project"))
     sources = _mapping(collection.get("sources"))
-    warnings = collection.get("warnings") or ()
-    if _unread(document):  # a lazy document: read the rest for the sources' counts too
-        warnings = collector.warnings(sources)
+    _read_the_rest(document)  # a lazy document: the sources' counts and problems too
+    # a lazy collection leaves the warnings to be made from the sources once read
+    warnings = collection.get("warnings") or collector.warnings(sources)
     return Dashboard(
         DASHBOARD_VERSION, (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         Project(str(project.get("name")), project.get("framework_version")),
@@ -266,17 +266,12 @@ def build(document: dict[str, Any], *, capabilities_only: Sequence[str] = (),
         security(records), days, failures(tasks, agents, workflows))
 
 
-def _unread(document: dict[str, Any]) -> bool:
-    """Read the streams no figure reads (their sources' counts and problems are shown);
-    whether the document had any stream at all."""
-    learning = _mapping(document.get("learning"))
-    streams = [v for v in learning.values() if isinstance(v, RecordStream)]
-    for stream in streams:
-        for _ in stream:
-            pass
-    return bool(streams) or any(isinstance(v, RecordStream) for v in (
-        document.get("memory"), document.get("patterns"),
-        *_mapping(document.get("analytics")).values()))
+def _read_the_rest(document: dict[str, Any]) -> None:
+    """Read the streams no figure reads: their sources' counts and problems are shown."""
+    for stream in _mapping(document.get("learning")).values():
+        if isinstance(stream, RecordStream):
+            for _ in stream:
+                pass
 
 
 def to_dict(dashboard: Dashboard) -> dict[str, Any]:
