@@ -81,8 +81,14 @@ def run(streams: Streams, lives: list[_Live], state: RunState, ctx: RunContext) 
     split = groups([weight(live) for live in lives], min(jobs(), len(lives)))
     sys.stdout.flush()
     sys.stderr.flush()
-    children = [_fork(lambda part=part: _read(streams, [lives[i] for i in part], ctx))
-                for part in split]
+    children: list[tuple[int, int]] = []
+    try:
+        for part in split:
+            children.append(_fork(lambda part=part: _read(streams, [lives[i] for i in part],
+                                                          ctx)))
+    except BaseException:
+        _stop(children)
+        raise
     results = _collect(children)
     if results is None:
         return False
@@ -144,22 +150,30 @@ def _collect(children: list[tuple[int, int]]) -> list[Any] | None:
     reaped (and killed, when the parent is interrupted while waiting)."""
     results: list[Any] = []
     failed = False
+    pending = list(children)
     try:
-        for pid, read_end in children:
+        while pending:
+            pid, read_end = pending[0]
             with os.fdopen(read_end, "rb") as handle:
                 data = handle.read()
             _, status = os.waitpid(pid, 0)
+            pending.pop(0)
             if os.waitstatus_to_exitcode(status) != 0 or not data:
                 failed = True
                 continue
             results.append(pickle.loads(data))
     except BaseException:
-        for pid, read_end in children:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.close(read_end)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        _stop(pending)
         raise
     return None if failed else results
+
+
+def _stop(children: list[tuple[int, int]]) -> None:
+    """Kill and reap children not reaped yet (their pids cannot have been reused)."""
+    for pid, read_end in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.close(read_end)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)

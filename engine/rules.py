@@ -202,7 +202,7 @@ def _column(rule: Rule, name: str, records: list[Any], ctx: RunContext,
         dropped = drops
     else:
         changed = sum(1 for old, new in zip(olds, news, strict=True)
-                      if new is not old and new != old)
+                      if new is not DROP and new is not old and new != old)
         if changed == len(news):  # every value new: written back in one C loop
             deque(map(dict.__setitem__, present, repeat(name), news), maxlen=0)
         else:  # an equal value keeps the original (1 stays 1 where 1.0 came back)
