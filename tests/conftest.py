@@ -28,6 +28,16 @@ import pytest
 from hypothesis import HealthCheck, settings
 from learnexport.sample import SampleInfo, generate
 
+
+@pytest.fixture(scope="session")
+def damaged_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample project with a truncated and a broken JSON line (seed 21), shared by
+    the tests that compare two ways of reading the same project (streaming, parallel)."""
+    root = tmp_path_factory.mktemp("damaged-small")
+    generate(root, "small", seed=21, corrupt=True)
+    return root
+
+
 # ---- end-to-end export ---------------------------------------------------------------------
 
 SMALL_SEED = 11

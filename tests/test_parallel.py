@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from learnexport import parallel, sample
+from learnexport import parallel
 from learnexport.applier import apply_policy
 from learnexport.collector import collect
 from learnexport.errors import ApplyError
@@ -25,11 +25,9 @@ KEY = b"parallel-test-key-0123456789abcdef"
 NOW = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("parallel")
-    sample.generate(root, "small", seed=5, corrupt=True)
-    return root
+@pytest.fixture
+def project(damaged_small: Path) -> Path:
+    return damaged_small
 
 
 @pytest.fixture

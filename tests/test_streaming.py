@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from learnexport import sample
 from learnexport.applier import apply_policy
 from learnexport.collector import collect
 from learnexport.errors import ApplyError
@@ -28,11 +27,9 @@ KEY = b"streaming-test-key-0123456789"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("streaming")
-    sample.generate(root, "small", seed=21, corrupt=True)
-    return root
+@pytest.fixture
+def project(damaged_small: Path) -> Path:
+    return damaged_small
 
 
 def collected(project: Path, lazy: bool) -> dict[str, Any]:
