@@ -214,23 +214,23 @@ MAKERS: dict[str, Callable[[Planter], str]] = {
 }
 
 
+# Learnings that quote a sensitive value: one of 12 draws picks each, the rest are plain.
+_QUOTING: tuple[Callable[[Planter], str], ...] = (
+    lambda p: f"Reading {p.path()} failed until the encoding was set to utf-8",
+    lambda p: f"Tests need AWS_ACCESS_KEY_ID={p.pick('aws')} exported; move it to the vault",
+    lambda p: f"Ask {p.pick('email')} before changing the billing schema",
+    lambda p: f"Staging database is {p.pick('cred_url')}",
+    lambda p: f"Uploads to {p.pick('ip')} need retries with backoff",
+    lambda p: f"Hard-coded credential {p.secret()} found in settings.py; rotate it",
+    lambda p: f"Calling {p.func()}() twice corrupts the cache — make it idempotent",
+)
+
+
 def learning_text(p: Planter) -> str:
     """A key learning, a query or a reason: free text that often quotes paths and secrets."""
     r = p.rng.randrange(12)
-    if r == 0:
-        return f"Reading {p.path()} failed until the encoding was set to utf-8"
-    if r == 1:
-        return f"Tests need AWS_ACCESS_KEY_ID={p.pick('aws')} exported; move it to the vault"
-    if r == 2:
-        return f"Ask {p.pick('email')} before changing the billing schema"
-    if r == 3:
-        return f"Staging database is {p.pick('cred_url')}"
-    if r == 4:
-        return f"Uploads to {p.pick('ip')} need retries with backoff"
-    if r == 5:
-        return f"Hard-coded credential {p.secret()} found in settings.py; rotate it"
-    if r == 6:
-        return f"Calling {p.func()}() twice corrupts the cache — make it idempotent"
+    if r < len(_QUOTING):
+        return _QUOTING[r](p)
     return p.rng.choice((
         "Small pure functions made the review faster",
         "Prefer dataclasses over dicts for configuration objects",
