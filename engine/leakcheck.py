@@ -37,6 +37,8 @@ from .errors import LeakError
 from .paths import WILD, Path, PathNode, format_path
 
 MIN_TAINT = 4
+FEW = 16  # up to this many hidden values, each is looked for with str.find
+SMALL = 256  # a result with fewer strings and containers skips the fast path
 MAX_FINDINGS = 20
 
 
@@ -111,8 +113,11 @@ class _Tainted:
         self._finder: tuple[AhoCorasick, list[int]] | None = None
 
     def find(self, text: str) -> str | None:
+        """The hidden value in ``text`` that starts first (the longest of those), or None."""
         if not self.values or len(text) < MIN_TAINT:
             return None
+        if len(self.values) <= FEW:  # a substring search each beats building an automaton
+            return self._first(text)
         if self._finder is None:
             self._finder = (AhoCorasick(list(self.heads)),
                             sorted(set(map(len, self.values)), reverse=True))
@@ -121,16 +126,26 @@ class _Tainted:
         try:
             hits = automaton.find_matches_as_indexes(text, overlapping=True)
         except UnicodeEncodeError:  # a lone surrogate (from a JSON escape): the slow way
-            return next((v for v in sorted(values, key=len, reverse=True) if v in text), None)
+            return self._first(text)
+        best: tuple[int, int, str] | None = None
         for _, start, end in hits:
-            if end - start < head:  # a short value is its own head
-                if text[start:end] in values:
-                    return text[start:end]
+            if best is not None and start > best[0]:
                 continue
-            for length in lengths:  # the longest first, as a finding shows it
-                if length >= head and text[start:start + length] in values:
-                    return text[start:start + length]
-        return None
+            if end - start < head:  # a short value is its own head
+                candidates = (end - start,)
+            else:
+                candidates = tuple(n for n in lengths if n >= head)  # the longest first
+            for length in candidates:
+                value = text[start:start + length]
+                if value in values:
+                    if best is None or (start, -length) < best[:2]:
+                        best = (start, -length, value)
+                    break
+        return best[2] if best is not None else None
+
+    def _first(self, text: str) -> str | None:
+        found = [(at, -len(v), v) for v in self.values if (at := text.find(v)) >= 0]
+        return min(found)[2] if found else None
 
 
 @dataclass(frozen=True)
@@ -174,7 +189,8 @@ def check(document: Any, *, tainted: set[str], key: bytes | None = None,
     hidden = _Tainted(tainted)
     key_text = key.decode("utf-8", "replace") if key else None
     fast = _Inspector(allowances, len(allow), hidden, key_text, produced)
-    if not exact and leakscan.Scanner(hidden.heads, key_text).clean(document, fast.clean):
+    if not exact and not _small(document) \
+            and leakscan.Scanner(hidden.heads, key_text).clean(document, fast.clean):
         return CheckResult([], fast.uses.result())
     exact = _Inspector(allowances, len(allow), hidden, key_text, produced)
     findings: list[Finding] = []
@@ -249,6 +265,23 @@ def _inspect(text: str, node: PathNode, hidden: _Tainted, key_text: str | None,
         if detectors.first(text, (uses.allowances[i].detector,)) is not None:
             uses.note(i, shown)
     return None
+
+
+def _small(document: Any) -> bool:
+    """Whether ``document`` holds fewer than ``SMALL`` values: then building the fast
+    path's automata costs more than inspecting each string (``apply --jsonl`` lines)."""
+    stack, seen = [document], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen >= SMALL:
+            return False
+        if type(node) is dict:
+            seen += len(node)  # the keys
+            stack.extend(node.values())
+        elif type(node) is list:
+            stack.extend(node)
+    return seen < SMALL
 
 
 def _masked_path(path: Path, hidden: _Tainted, key_text: str | None) -> str:

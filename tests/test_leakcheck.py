@@ -149,8 +149,14 @@ def test_a_hidden_value_is_found(where: str, document: Any, path: str) -> None:
        st.text("ab.*c", max_size=60))
 def test_a_hidden_value_is_found_exactly_when_it_is_a_substring(hidden: set[str],
                                                                 text: str) -> None:
-    found = check({"t": text}, tainted=hidden).findings
-    assert bool(found) == any(v in text for v in hidden if len(v) >= leakcheck.MIN_TAINT)
+    expected = [v for v in hidden if len(v) >= leakcheck.MIN_TAINT and v in text]
+    first = min(((text.find(v), -len(v), v) for v in expected), default=None)
+    for few in (leakcheck.FEW, 0):  # str.find for a few hidden values, else the automaton
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(leakcheck, "FEW", few)
+            found = leakcheck._Tainted(hidden).find(text)
+        assert found == (first[2] if first else None)  # the earliest, then the longest
+        assert bool(check({"t": text}, tainted=hidden).findings) == bool(expected)
 
 
 def test_hidden_values_are_found_fast_in_a_long_value() -> None:
@@ -535,8 +541,11 @@ def test_the_fast_path_agrees_with_the_exact_check(document: Any,
     kwargs: dict[str, Any] = {
         "tainted": set(HIDDEN_VALUES), "key": KEY, "produced": set(PRODUCED),
         "allow": [Allowance(d, p, "test") for d, p in allowed], "stamp": "meta"}
-    fast, exact = check(document, **kwargs), check(document, exact=True, **kwargs)
-    assert fast == exact
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(leakcheck, "SMALL", 0)  # the fast path even for a small document
+        patch.setattr(leakcheck, "FEW", 0)  # and the automaton for a few hidden values
+        fast = check(document, **kwargs)
+    assert fast == check(document, exact=True, **kwargs)
 
 
 def test_the_fast_path_reads_columns_of_records_of_one_shape_and_of_mixed_shapes() -> None:
