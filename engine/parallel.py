@@ -28,6 +28,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .streams import RecordStream
+
 if TYPE_CHECKING:
     from .actions import RunContext
     from .rules import RunState
@@ -105,15 +107,17 @@ def run(streams: Streams, lives: list[_Live], state: RunState, ctx: RunContext) 
         for mine, theirs in zip(live.stream.entries(), entries, strict=True):
             mine.update(theirs)
         streams.close(live, state, tallies, outcomes)
-        if live.stream.progress is not None:
-            live.stream.progress(live.stream.name, entries[-1].get("records", 0))
+        stream: RecordStream | None = live.stream  # its last tick, as a pass here would give
+        while stream is not None:
+            if stream.progress is not None:
+                stream.progress(stream.name, stream.entry.get("records", 0))
+            stream = stream.source
     return True
 
 
 def _read(streams: Streams, lives: list[_Live], ctx: RunContext) -> Any:
     """In the child: each stream's pass, and what it found."""
     from .streaming import finish
-    from .streams import RecordStream
 
     RecordStream.quiet = True  # the terminal belongs to the parent
     passes = []
