@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import sys
 from enum import StrEnum
@@ -12,8 +11,8 @@ from typing import Annotated
 import typer
 
 from . import choices, docio
-from .cli_base import app, can_ask, reports_errors
-from .cli_project import progress_for
+from .cli_base import app, can_ask, emit, reports_errors
+from .cli_project import day, progress_for
 from .errors import UsageError
 
 # The dashboard, submission and fleet libraries are imported by their commands: every
@@ -29,28 +28,6 @@ class ViewFormat(StrEnum):
 class Engine(StrEnum):
     local = "local"
     dask = "dask"
-
-
-def _since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise UsageError(f"--since {value!r} is not a date",
-                         hint="write it as YYYY-MM-DD, e.g. 2026-01-31") from None
-
-
-
-def _emit(data: bytes, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    elif output.exists() and not output.is_file() and not output.is_dir():
-        with output.open("wb") as device:  # /dev/null, a pipe: never replaced by a file
-            device.write(data)
-    else:
-        docio.write_atomic(output, data, compress=False)
 
 
 @app.command("dashboard")
@@ -73,7 +50,7 @@ def dashboard_command(
     with progress_for("reading") as tick:  # the streams are read while the figures fold
         document = collect(project, progress=tick, lazy=True)
         view = dashboard_model.build(document, capabilities_only=tuple(capability or ()),
-                                     since=_since(since))
+                                     since=day(since, "--since"))
     if fmt is ViewFormat.json:
         data = docio.encode_json(dashboard_model.to_dict(view), pretty=True)
     elif fmt is ViewFormat.html:
@@ -87,7 +64,7 @@ def dashboard_command(
         width = min(text.WIDTH, shutil.get_terminal_size((text.WIDTH, 24)).columns) \
             if color else text.WIDTH
         data = text.render(view, width=width, color=color).encode("utf-8")
-    _emit(data, output)
+    emit(data, output)
     if output is not None:
         typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)
 
@@ -162,7 +139,7 @@ def aggregate_command(
 
     result = fleet.aggregate(inputs, min_projects=min_projects, engine=engine.value,
                              scheduler=scheduler)
-    _emit(docio.encode_json(result, pretty=True), output)
+    emit(docio.encode_json(result, pretty=True), output)
     meta = result["aggregate"]
     hidden = sum(meta["suppressed"].values())
     if meta["projects"] < meta["min_projects"]:

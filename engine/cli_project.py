@@ -71,7 +71,8 @@ def collect_command(
     emit(data, output)
 
 
-def _date(value: str | None, option: str) -> str | None:
+def day(value: str | None, option: str) -> str | None:
+    """A ``--since``/``--until`` value as YYYY-MM-DD, or a usage error."""
     if value is None:
         return None
     try:
@@ -110,7 +111,7 @@ def export_command(
     from .provenance import Filters
 
     filters = Filters(capabilities=tuple(capability or ()), agents=tuple(agent or ()),
-                      since=_date(since, "--since"), until=_date(until, "--until"),
+                      since=day(since, "--since"), until=day(until, "--until"),
                       exclude=tuple(s.value for s in exclude or ()))
     if filters.since and filters.until and filters.since > filters.until:
         raise UsageError(f"--since {filters.since} is after --until {filters.until}",

@@ -713,3 +713,12 @@ def test_a_lone_surrogate_escape_in_a_source_is_collected_and_exported(
     assert document["memory"][0]["context"]["note"] == "half a pair \ud800 and café"
     exported = _run("export", root, "--yes", "-o", "out.json", cwd=tmp_path)
     assert exported.returncode == 0 and "Traceback" not in exported.stderr, exported.stderr
+
+
+def test_every_command_refuses_a_pipe_as_its_output_alike(template: Path, tmp_path: Path) -> None:
+    """dashboard and aggregate write through the same emit as apply: never into a device."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = _run("dashboard", template, "--format", "json", "-o", "pipe", cwd=tmp_path)
+    assert "is not a regular file" in _clean_failure(result, 1)
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and _partials(tmp_path) == []
