@@ -73,25 +73,59 @@ def split_kinds(values: list[Any], kinds: set[type] | None = None
     return strings, dicts, lists
 
 
-_BIG = 9.2e18  # as in streams.count_keys: a float this large may be a long integer
+BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
+WIDE = 256  # a list longer than this is counted a level at a time
 
 
 def count_keys(value: Any) -> int:
-    """The number of object keys in ``value``, nested ones included, a level at a time
-    (``streams.count_keys`` walks one record; this one a whole document); -1 when a
-    float is so large that orjson may have turned a long integer into it."""
-    total, stack = 0, [[value]]
+    """The number of object keys in ``value``, nested ones included; -1 when a float is
+    so large that orjson may have turned a long integer into it (or is not finite).
+
+    The strict readers compare it with the ``":`` written in the raw text (a duplicate key
+    is merged by orjson). A record is walked value by value (the usual call: one line of
+    JSON); a list longer than ``WIDE`` is counted a level at a time (``_wide``)."""
+    kind = type(value)
+    if kind is not dict and kind is not list:  # a scalar: no keys (a huge float: see above)
+        return -1 if kind is float and not -BIG < value < BIG else 0
+    total, stack = 0, [value]
+    pop, push = stack.pop, stack.append
     while stack:
-        values = stack.pop()
-        kinds = set(map(type, values))
-        if float in kinds:
-            floats = values if kinds == {float} else [v for v in values if type(v) is float]
-            if not min(floats) > -_BIG or not max(floats) < _BIG:
+        item = pop()
+        if type(item) is dict:
+            total += len(item)
+            item = item.values()
+        elif len(item) > WIDE:
+            wide = _wide(item)
+            if wide < 0:
                 return -1
-        dicts = values if kinds == {dict} else (
-            [v for v in values if type(v) is dict] if dict in kinds else [])
-        lists = values if kinds == {list} else (
-            [v for v in values if type(v) is list] if list in kinds else [])
+            total += wide
+            continue
+        for inner in item:
+            kind = type(inner)
+            if kind is str:  # the usual value
+                continue
+            if kind is dict or kind is list:
+                push(inner)
+            elif kind is float and not -BIG < inner < BIG:
+                return -1
+    return total
+
+
+def _wide(values: list[Any]) -> int:
+    """``count_keys`` of the items of a long list, one level of the tree at a time: each
+    level's values chained in C, not visited one by one."""
+    total, stack = 0, [values]
+    while stack:
+        level = stack.pop()
+        kinds = set(map(type, level))
+        if float in kinds:
+            floats = level if kinds == {float} else [v for v in level if type(v) is float]
+            if not all(map(BIG.__gt__, map(abs, floats))):  # NaN fails too
+                return -1
+        dicts = level if kinds == {dict} else (
+            [v for v in level if type(v) is dict] if dict in kinds else [])
+        lists = level if kinds == {list} else (
+            [v for v in level if type(v) is list] if list in kinds else [])
         if dicts or lists:
             total += sum(map(len, dicts))
             stack.append(list(chain(chain.from_iterable(map(dict.values, dicts)),

@@ -24,38 +24,14 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from .columns import BIG, count_keys
+
 MIB = 1024 * 1024
 PROGRESS_EVERY = 10_000  # records between two progress calls
-_BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
 CHUNK = MIB
 _WS = " \t\r\n"
 _LINE_DEPTH = 500  # the most brackets in a line read by orjson: far from any depth limit
 _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
-
-
-def count_keys(value: Any) -> int:
-    """The number of object keys in ``value``, nested ones included (iterative); -1 when
-    a float is so large that orjson may have turned a long integer into it (or is not
-    finite: NaN and infinities are out of range too)."""
-    kind = type(value)
-    if kind is not dict and kind is not list:  # a scalar: no keys (a huge float: see above)
-        return -1 if kind is float and not -_BIG < value < _BIG else 0
-    total, stack = 0, [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
-        if type(item) is dict:
-            total += len(item)
-            item = item.values()
-        for inner in item:
-            kind = type(inner)
-            if kind is str:  # the usual value
-                continue
-            if kind is dict or kind is list:
-                push(inner)
-            elif kind is float and not -_BIG < inner < _BIG:
-                return -1
-    return total
 
 
 def fast_loads(raw: bytes) -> Any | None:
@@ -73,7 +49,7 @@ def fast_loads(raw: bytes) -> Any | None:
             for item in value.values():
                 item_kind = type(item)
                 if item_kind is float:  # orjson turns integers beyond 64 bits into floats
-                    if not -_BIG < item < _BIG:
+                    if not -BIG < item < BIG:
                         return None
                 elif item_kind is dict or item_kind is list:
                     break
@@ -82,7 +58,7 @@ def fast_loads(raw: bytes) -> Any | None:
         return value if keys == count_keys(value) else None
     if kind is list:
         return value if raw.count(b'":') == count_keys(value) else None
-    return None if kind is float and not -_BIG < value < _BIG else value
+    return None if kind is float and not -BIG < value < BIG else value
 
 
 class RecordStream:
