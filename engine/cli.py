@@ -63,7 +63,7 @@ def _apply_lines(policy: Policy, source: str, output: Path | None, report: Path 
                  dry_run: bool, key: keys.HashKey | None) -> None:
     from .jsonl import apply_lines
 
-    total, _ = apply_lines(policy, source, output, key, write=not dry_run)
+    total = apply_lines(policy, source, output, key, write=not dry_run)
     summary = RunResult(None, total, set(), key)
     if dry_run:
         typer.echo(render_dry_run(policy, summary))

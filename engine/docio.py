@@ -18,8 +18,9 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -189,26 +190,46 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> No
         compress = path.name.endswith(".gz")
     if compress:
         data = gzip.compress(data, mtime=0)
+    with atomic_output(path) as handle:
+        try:
+            handle.write(data)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside ``path`` to write into; when the block ends without an
+    error it is synced, given the usual mode and renamed onto ``path`` (all or nothing),
+    else removed. Refuses a folder and a device, pipe or socket (renaming onto
+    ``/dev/null`` as root would replace the device). Errors of the body pass unchanged."""
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OutputError(f"{path}: is a folder", hint="name a file to write")
-    if _special(path):  # renaming onto /dev/null (as root) would replace the device
+    if _special(path):
         raise OutputError(f"{path}: is not a regular file (a device, pipe or socket); "
                           "nothing was written", hint="name a regular file to write")
-    tmp_name = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644 & ~_umask())
-        os.replace(tmp_name, path)
-        tmp_name = None
     except OSError as exc:
         raise output_error(path, exc) from None
+    handle = os.fdopen(fd, "wb")
+    done = False
+    try:
+        yield handle
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            os.chmod(tmp_name, 0o644 & ~_umask())
+            os.replace(tmp_name, path)
+        except OSError as exc:
+            raise output_error(path, exc) from None
+        done = True
     finally:
-        if tmp_name is not None:
+        if not done:
+            with contextlib.suppress(OSError):
+                handle.close()
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
 

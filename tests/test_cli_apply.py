@@ -412,3 +412,32 @@ def test_a_stamping_policy_stamps_what_was_collected_and_leaves_the_input_alone(
     assert metadata["framework_version"] == source["project"]["framework_version"]
     assert metadata["sources"]["memory"]["records"] == len(source["memory"]) > 0
     assert (tmp_path / "doc.json").read_bytes() == before
+
+
+def test_jsonl_writes_like_apply_and_blames_a_damaged_input_on_the_input(tmp_path: Path) -> None:
+    """apply --jsonl writes through the same atomic output as apply (the usual file mode,
+    a pipe refused, never replaced); a damaged .gz input is an input error naming it."""
+    import gzip
+
+    (tmp_path / "p.yaml").write_text(
+        "policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
+        "  - {id: k, select: a, action: keep}\n")
+    (tmp_path / "in.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
+    base = ["apply", "--jsonl", "--policy", "p.yaml"]
+    done = run(tmp_path, *base, "in.jsonl", "-o", "out.jsonl")
+    assert done.returncode == 0, done.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "out.jsonl").stat().st_mode) == 0o644 & ~umask  # was 0600
+    os.mkfifo(tmp_path / "pipe")
+    refused = run(tmp_path, *base, "in.jsonl", "-o", "pipe")
+    assert refused.returncode == 1 and b"is not a regular file" in refused.stderr
+    assert stat.S_ISFIFO((tmp_path / "pipe").lstat().st_mode)
+    whole = gzip.compress(b'{"a": 1}\n' * 2000)
+    for name, data in (("cut.jsonl.gz", whole[: len(whole) // 2]), ("fake.jsonl.gz", b"no")):
+        (tmp_path / name).write_bytes(data)
+        bad = run(tmp_path, *base, name, "-o", "x.jsonl")
+        assert bad.returncode == 1, bad.stderr
+        assert bad.stderr.startswith(f"learnexport: {name}: cannot be read".encode())
+        assert b"Traceback" not in bad.stderr and not (tmp_path / "x.jsonl").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
