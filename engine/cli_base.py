@@ -44,6 +44,9 @@ def reports_errors(func: F) -> F:
             _fail(exc.render(), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was written", 130)
+        except MemoryError:  # not a bug: an input larger than this machine can hold
+            _fail("ran out of memory; nothing was written. Give a smaller input (JSON lines "
+                  "stream with apply --jsonl), or run it where more memory is free", 1)
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # a bug: say so plainly, keep the details on request

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import gzip
+import io
 import json
+import math
 import os
 import re
 import stat
@@ -25,8 +27,8 @@ from typing import Any, BinaryIO
 import orjson
 
 from . import yamlsafe
-from .columns import count_keys
 from .errors import InputError, Location, OutputError
+from .streams import fast_loads
 
 MAX_INPUT_BYTES = 2 * 1024**3
 
@@ -53,13 +55,14 @@ def parse_json(text: str | bytes, shown: str) -> Any:
     fails or a check says it may have lost something (a duplicate key, a long integer),
     and gives the exact message."""
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    fast = _fast(raw)
-    if fast is not _FAILED:
+    fast = fast_loads(raw)
+    if fast is not None:  # (a document that is just null takes the strict way: same value)
         return fast
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_pairs)
+        return json.loads(text, parse_constant=_no_constants, parse_float=_finite,
+                          object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", location=Location(shown, exc.lineno,
                          exc.colno), hint="fix the file, or check that it is the right one"
@@ -78,6 +81,15 @@ def parse_json(text: str | bytes, shown: str) -> Any:
                          ) from None
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; one beyond a float's range (``1e400``)
+    is refused, as orjson refuses it: read as infinity, it would be written as null."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
 def _position(text: str | bytes, exc: ValueError) -> tuple[int | None, int | None]:
     """Where the NaN/Infinity or the repeated key stands (the first such token, or the
     second occurrence of the key): the hooks that refuse them do not know positions."""
@@ -89,6 +101,9 @@ def _position(text: str | bytes, exc: ValueError) -> tuple[int | None, int | Non
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(eval_key(key))) + r"\s*:",
                                                text)]
         offset = hits[1] if len(hits) > 1 else None
+    elif message.startswith("number "):  # out of range: the literal itself
+        offset = text.find(message.split()[1])
+        offset = None if offset < 0 else offset
     else:
         found = re.search(r"(?<![\w\"])-?(NaN|Infinity)(?![\w\"])", text)
         offset = found.start() if found else None
@@ -102,19 +117,6 @@ def eval_key(shown: str) -> str:
     """The key text from its repr in the message (``'a'`` → ``a``)."""
     return shown[1:-1] if len(shown) >= 2 and shown[0] == shown[-1] and shown[0] in "'\"" \
         else shown
-
-
-_FAILED = object()
-
-
-def _fast(raw: bytes) -> Any:
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return _FAILED
-    if isinstance(value, dict | list):
-        return value if raw.count(b'":') == count_keys(value) else _FAILED
-    return value if not isinstance(value, float) or abs(value) < 9.2e18 else _FAILED
 
 
 def read_bytes(source: str) -> bytes:
@@ -139,9 +141,13 @@ def read_bytes(source: str) -> bytes:
         raise InputError(f"cannot be read: {exc.strerror}", location=where) from None
     if source.endswith(".gz"):
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as packed:
+                data = packed.read(MAX_INPUT_BYTES + 1)  # a gzip bomb stops at the limit
         except (OSError, EOFError) as exc:
             raise InputError(f"not a valid gzip file: {exc}", location=where) from None
+        if len(data) > MAX_INPUT_BYTES:
+            raise InputError("expands to more than 2 GiB", location=where,
+                             hint="use apply --jsonl to stream JSON lines")
     return data
 
 

@@ -6,11 +6,13 @@ its mark, so an error about ``rules[3].length`` can point at ``policy.yaml:14:13
 
 Refused with a clear error instead of silently accepted: duplicate keys (PyYAML keeps the
 last one), non-string keys, more than one document, alias expansion beyond a node budget
-(the "billion laughs" bomb), nesting deeper than ``MAX_DEPTH``, bytes that are not UTF-8.
+(the "billion laughs" bomb), nesting deeper than ``MAX_DEPTH``, bytes that are not UTF-8,
+and ``.inf``/``.nan`` (no JSON document or export can carry them).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,9 +119,13 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         try:
-            return self.scalars.construct_object(node, deep=True)
+            value = self.scalars.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise self._problem(node, f"cannot read this value: {exc}", None) from None
+        if type(value) is float and not math.isfinite(value):
+            raise self._problem(node, f"{node.value} is not a finite number (JSON has no "
+                                "infinity or NaN)", "write a finite number")
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}

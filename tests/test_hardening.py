@@ -722,3 +722,46 @@ def test_every_command_refuses_a_pipe_as_its_output_alike(template: Path, tmp_pa
     result = _run("dashboard", template, "--format", "json", "-o", "pipe", cwd=tmp_path)
     assert "is not a regular file" in _clean_failure(result, 1)
     assert stat.S_ISFIFO(pipe.lstat().st_mode) and _partials(tmp_path) == []
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("big.json", '{"a": 1e400}', "number 1e400 is out of range"),
+    ("inf.yaml", "a: .inf\n", ".inf is not a finite number"),
+])
+def test_a_number_json_cannot_carry_is_refused_not_written_as_null(
+        tmp_path: Path, name: str, content: str, said: str) -> None:
+    (tmp_path / "p.yaml").write_text("policy: t\nversion: 1.0.0\nrules:\n"
+                                     "  - {id: k, select: a, action: keep}\n")
+    (tmp_path / name).write_text(content)
+    result = _run("apply", "-p", "p.yaml", name, cwd=tmp_path)
+    assert said in _clean_failure(result, 1)
+
+
+def test_a_gzip_that_expands_beyond_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    import gzip
+
+    packed = tmp_path / "bomb.json.gz"
+    packed.write_bytes(gzip.compress(b"[" + b"0," * 50_000 + b"0]"))
+    monkeypatch.setattr(docio, "MAX_INPUT_BYTES", 60_000)  # the file itself is far smaller
+    with pytest.raises(InputError, match="expands to more than"):
+        docio.read_bytes(str(packed))
+
+
+def test_running_out_of_memory_is_a_clear_error_not_a_bug(tmp_path: Path) -> None:
+    """Under a memory limit, a big document fails with one line saying so (exit 1)."""
+    import gzip
+
+    (tmp_path / "p.yaml").write_text("policy: t\nversion: 1.0.0\nrules:\n"
+                                     "  - {id: k, select: '[*]', action: keep}\n")
+    (tmp_path / "big.json.gz").write_bytes(gzip.compress(b"[" + b'"xxxxxxxx",' * 8_000_000
+                                                         + b"0]"))
+    limit = 400 * 1024 * 1024
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    result = _run("apply", "-p", "p.yaml", "big.json.gz", "-o", "out.json", cwd=tmp_path,
+                  preexec=cap)
+    assert "ran out of memory" in _clean_failure(result, 1)
+    assert not (tmp_path / "out.json").exists()
