@@ -469,3 +469,8 @@ def test_registry_modules_and_docs_agree(tmp_path: Path) -> None:
     assert shipped.is_file(), "docs/policy-reference.md is missing: python -m learnexport.docgen"
     assert _action_headings(shipped.read_text("utf-8")) == list(REGISTRY)
     assert shipped.read_text("utf-8") == generated, "docs/policy-reference.md is out of date"
+
+
+def test_round_by_step_refuses_a_number_too_large_for_the_step() -> None:
+    error = apply_error({"select": "a", "action": "round", "step": 0.5}, {"a": 1e308})
+    assert (error.rule, error.path) == ("r", "a") and "too large for step 0.5" in str(error)

@@ -165,7 +165,12 @@ def _round(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
             hint="narrow the selector to numeric fields, e.g. with a filter [?type(x) == 'number']",
         )
     number, was_text = parsed
-    result = _round_number(number, params)
+    try:
+        result = _round_number(number, params)
+    except OverflowError:  # 1e308 / 0.5 is infinity: no step to round it to
+        raise ActionValueError(f"round cannot treat {number!r}: too large for step "
+                               f"{params.get('step')}", hint="drop such values first, or "
+                               "round with digits instead of a step") from None
     return str(result) if was_text else result
 
 
