@@ -236,10 +236,11 @@ class Streams:
             return
         for live in self.live.values():
             entry = sources.get(live.stream.name)
+            read = live.stream.entries()[-1]  # the source's own (a filtered view has its own)
             if isinstance(entry, dict):
                 for key in ("records", "status", "problems"):
-                    if key in entry and key in live.stream.entry:
-                        value = live.stream.entry[key]
+                    if key in entry and key in read:
+                        value = read[key]
                         entry[key] = list(value) if isinstance(value, list) else value
 
 

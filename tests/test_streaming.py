@@ -232,3 +232,23 @@ rules:
 """, project)
     assert eager == lazy
     assert lazy[0]["out"]["w"]["n"] > 0 and lazy[0]["analytics"].get("workflows") in (None, [])
+
+
+def test_a_filtered_stream_reports_what_its_source_read(project: Path) -> None:
+    """With --agent the engine reads filtered views; collection.sources in the result
+    still says what each source read (all its records and problems)."""
+    from learnexport.exporter import narrow
+    from learnexport.provenance import Filters
+
+    policy = parse_policy("policy: t\nversion: 1.0.0\nrules:\n"
+                          "  - {id: k, select: collection, action: keep}\n"
+                          "  - {id: a, select: analytics.agents, action: aggregate, "
+                          "metrics: {n: count}, into: out.a}\n", "p.yaml")
+    eager = collect(project)
+    lazy = collect(project, lazy=True)
+    narrow(lazy, Filters(agents=("reviewer",)))
+    result = apply_policy(policy, lazy, key=KEY)
+    got = result.document["collection"]["sources"]["analytics_agents"]
+    want = eager["collection"]["sources"]["analytics_agents"]
+    assert (got["records"], got["problems"]) == (want["records"], want["problems"])
+    assert result.document["out"]["a"]["n"] < want["records"]
