@@ -63,7 +63,7 @@ def export(project: str | Path = ".", *, policy: str | Path | None = None,
            write: bool = True) -> ExportResult:
     """Export a project (the command's filters as keywords). ``write=False`` runs every
     stage and check but writes nothing (a preview)."""
-    filters = Filters(tuple(capabilities), tuple(agents), since, until, tuple(exclude))
+    filters = Filters.checked(capabilities, agents, since, until, exclude)
     prepared = _export.prepare(
         project, policy=Path(policy) if policy else None,
         output=Path(output) if output else None, fmt=format, compress=compress,

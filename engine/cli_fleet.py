@@ -12,7 +12,7 @@ import typer
 
 from . import choices, docio
 from .cli_base import app, can_ask, emit, reports_errors
-from .cli_project import day, progress_for
+from .cli_project import progress_for
 from .errors import UsageError
 
 # The dashboard, submission and fleet libraries are imported by their commands: every
@@ -46,6 +46,7 @@ def dashboard_command(
     """Show your own learning data: capabilities, patterns, security, trends, failures."""
     from . import dashboard as dashboard_model
     from .collector import collect
+    from .provenance import day
 
     with progress_for("reading") as tick:  # the streams are read while the figures fold
         document = collect(project, progress=tick, lazy=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -71,17 +70,6 @@ def collect_command(
     emit(data, output)
 
 
-def day(value: str | None, option: str) -> str | None:
-    """A ``--since``/``--until`` value as YYYY-MM-DD, or a usage error."""
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not a date",
-                         hint="write it as YYYY-MM-DD, e.g. 2026-01-31") from None
-
-
 @app.command("export")
 @reports_errors
 def export_command(
@@ -110,12 +98,8 @@ def export_command(
     from . import exporter
     from .provenance import Filters
 
-    filters = Filters(capabilities=tuple(capability or ()), agents=tuple(agent or ()),
-                      since=day(since, "--since"), until=day(until, "--until"),
-                      exclude=tuple(s.value for s in exclude or ()))
-    if filters.since and filters.until and filters.since > filters.until:
-        raise UsageError(f"--since {filters.since} is after --until {filters.until}",
-                         hint="swap them")
+    filters = Filters.checked(capability or (), agent or (), since, until,
+                              [s.value for s in exclude or ()], prefix="--")
     if not yes and not cli_base.can_ask():
         raise UsageError("refusing to export without consent: nothing was written",
                          hint="run it on a terminal to review what will be shared and "

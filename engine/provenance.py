@@ -10,12 +10,13 @@ statuses and counts only (the collector's own problem texts stay in the local re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
+from . import __version__, choices
 from .applier import Report
+from .errors import UsageError, did_you_mean
 from .keys import HashKey
 from .policy import Policy
 
@@ -23,6 +24,17 @@ _TREATED = {
     "hash": "hashed", "generalize": "generalized", "round": "rounded", "redact": "redacted",
     "mask": "masked", "replace": "replaced",
 }
+
+
+def day(value: str | None, option: str) -> str | None:
+    """A ``since``/``until`` value as YYYY-MM-DD, or a usage error naming ``option``."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise UsageError(f"{option} {value!r} is not a date",
+                         hint="write it as YYYY-MM-DD, e.g. 2026-01-31") from None
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,30 @@ class Filters:
     since: str | None = None
     until: str | None = None
     exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def checked(cls, capabilities: Iterable[str] = (), agents: Iterable[str] = (),
+                since: str | None = None, until: str | None = None,
+                exclude: Iterable[str] = (), *, prefix: str = "") -> Filters:
+        """Filters from what a user gave (the command's options, the API's keywords,
+        ``prefix`` "--" for the command), or a ``UsageError`` saying what is wrong."""
+        singular = ("capability", "agent") if prefix else ("capabilities", "agents")
+        lists = dict(zip((*singular, "exclude"), (capabilities, agents, exclude), strict=True))
+        for name, given in lists.items():
+            if isinstance(given, str):
+                raise UsageError(f"{prefix}{name} takes a list of names, not the text "
+                                 f"{given!r}", hint=f"write [{given!r}]")
+        excluded = tuple(exclude)
+        for section in excluded:
+            if section not in choices.SECTIONS:
+                raise UsageError(f"{prefix}exclude {section!r} is not a section"
+                                 f"{did_you_mean(section, choices.SECTIONS)}",
+                                 hint=f"sections: {', '.join(choices.SECTIONS)}")
+        first, last = day(since, f"{prefix}since"), day(until, f"{prefix}until")
+        if first and last and first > last:
+            raise UsageError(f"{prefix}since {first} is after {prefix}until {last}",
+                             hint="swap them")
+        return cls(tuple(capabilities), tuple(agents), first, last, excluded)
 
     def to_metadata(self) -> dict[str, Any]:
         return {"since": self.since, "until": self.until,

@@ -24,7 +24,7 @@ import learnexport
 import pytest
 import yaml
 from learnexport import versions
-from learnexport.errors import InputError
+from learnexport.errors import InputError, UsageError
 from learnexport.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -428,6 +428,22 @@ def test_api_errors_are_learnexport_errors(tmp_path) -> None:
         learnexport.export(tmp_path, write=False)
     assert caught.value.exit_code == 1
     assert caught.value.render().startswith(f"{tmp_path}: no .tapps-agents folder in ")
+
+
+@pytest.mark.parametrize(("keywords", "said"), [
+    ({"since": "yesterday"}, "since 'yesterday' is not a date"),
+    ({"until": "2026-13-01"}, "until '2026-13-01' is not a date"),
+    ({"since": "2026-02-01", "until": "2026-01-01"}, "since 2026-02-01 is after until"),
+    ({"exclude": ["usage_pattern"]}, "exclude 'usage_pattern' is not a section (did you mean"),
+    ({"agents": "reviewer"}, "agents takes a list of names, not the text 'reviewer'"),
+    ({"capabilities": "testing"}, "capabilities takes a list of names"),
+])
+def test_api_filters_are_checked_as_the_command_checks_them(small_sample, keywords, said) -> None:
+    """The API's keywords get the command's checks (a plain string for a list would be read
+    letter by letter; a bad date reached the schema check as 'fix the policy')."""
+    with pytest.raises(UsageError) as caught:
+        learnexport.export(small_sample.root, write=False, **keywords)
+    assert said in caught.value.render() and caught.value.exit_code == 2
 
 
 # ---- docs/api.md: every python block runs -------------------------------------------------
