@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .actions import RunContext
-from .actions.base import FoldOutcome
 from .coverage import Coverage
 from .errors import ApplyError
-from .paths import set_at
+from .paths import json_copy, set_at
 from .policy import Policy, Rule
 from .report import Report, RuleReport
 from .rules import RunState, run_in_memory
@@ -108,14 +107,4 @@ def _require_key(policy: Policy, key: bytes | None) -> None:
             )
 
 
-def json_copy(value: Any) -> Any:
-    """A deep copy of JSON-shaped data (much faster than ``copy.deepcopy``); a record
-    stream is shared, not copied: it is read afresh and never written."""
-    if type(value) is dict:
-        return {k: json_copy(v) if type(v) in (dict, list) else v for k, v in value.items()}
-    if type(value) is list:
-        return [json_copy(v) if type(v) in (dict, list) else v for v in value]
-    return value
-
-
-__all__ = ["FoldOutcome", "Report", "Result", "RuleReport", "apply_policy", "json_copy"]
+__all__ = ["Report", "Result", "RuleReport", "apply_policy"]

@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
-from .applier import Report, json_copy
+from .applier import Report
 from .errors import LearnexportError
 from .keys import HashKey
+from .paths import json_copy
 from .pipeline import run
 from .policy import Policy, parse_policy
 from .selectors import SelectorSyntaxError, compile_selector

@@ -122,10 +122,7 @@ def _wide(values: list[Any]) -> int:
             floats = level if kinds == {float} else [v for v in level if type(v) is float]
             if not all(map(BIG.__gt__, map(abs, floats))):  # NaN fails too
                 return -1
-        dicts = level if kinds == {dict} else (
-            [v for v in level if type(v) is dict] if dict in kinds else [])
-        lists = level if kinds == {list} else (
-            [v for v in level if type(v) is list] if list in kinds else [])
+        _, dicts, lists = split_kinds(level, kinds)
         if dicts or lists:
             total += sum(map(len, dicts))
             stack.append(list(chain(chain.from_iterable(map(dict.values, dicts)),

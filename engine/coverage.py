@@ -161,10 +161,6 @@ def tally_leaves(value: Any, node: PathNode, counts: Counter[PathNode]) -> None:
     """Count the leaves of ``value`` by folded path, under ``node`` (what the sweep would
     report for an uncovered value). Reuse one node for many values: path nodes link both
     ways, and a tree per value would be garbage for the (paused) cyclic collector."""
-    _tally(value, node, counts)
-
-
-def _tally(value: Any, node: PathNode, counts: Counter[PathNode]) -> None:
     stack = [(node, value)]
     while stack:
         here, item = stack.pop()
@@ -206,7 +202,7 @@ def _sweep_record(record: dict[str, Any], mirrors: tuple[Mirror, ...],
                   counts: Counter[PathNode]) -> bool:
     """``_sweep`` of one record of a list whose elements share their mirrors."""
     if not mirrors:
-        _tally(record, node, counts)
+        tally_leaves(record, node, counts)
         return remove
     if True in mirrors:
         return False
@@ -276,7 +272,7 @@ def _sweep(value: Any, mirrors: tuple[Mirror, ...], node: PathNode, remove: bool
     """True when ``value`` is to be removed from its parent. ``mirrors``: every mirror
     that applies here (an element is covered by its own and its list's ``every``)."""
     if not mirrors:  # nothing below is covered: count it, and it all goes (or stays)
-        _tally(value, node, counts)
+        tally_leaves(value, node, counts)
         return remove
     if True in mirrors:
         return False

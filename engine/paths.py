@@ -104,3 +104,13 @@ def leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
             stack.extend((here + (i,), v) for i, v in reversed(list(enumerate(node))))
         else:
             yield here, node
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (much faster than ``copy.deepcopy``); a record
+    stream is shared, not copied: it is read afresh and never written."""
+    if type(value) is dict:
+        return {k: json_copy(v) if type(v) in (dict, list) else v for k, v in value.items()}
+    if type(value) is list:
+        return [json_copy(v) if type(v) in (dict, list) else v for v in value]
+    return value

@@ -21,6 +21,7 @@ import cerberus
 
 from . import schemacheck, yamlsafe
 from .actions import REGISTRY, Action, OptionError
+from .actions.base import HASH_LENGTH
 from .errors import Location, PolicyError, did_you_mean
 from .leakcheck import Allowance
 from .recordplan import RecordPlan, plan
@@ -50,7 +51,7 @@ class Rule:
 @dataclass(frozen=True)
 class HashConfig:
     key: str | None = None  # "env:NAME" or "file:PATH"; None: the caller's default
-    length: int = 16
+    length: int = HASH_LENGTH
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ class _Compiler:
             id=doc["policy"], version=doc["version"], rules=rules,
             description=doc.get("description", ""), schema=doc.get("schema"),
             unmatched=doc.get("unmatched", "drop"),
-            hash=HashConfig(hash_conf.get("key"), hash_conf.get("length", 16)),
+            hash=HashConfig(hash_conf.get("key"), hash_conf.get("length", HASH_LENGTH)),
             stamp=doc.get("stamp"),
             allow=tuple(Allowance(a["detector"], a["path"], a["reason"])
                         for a in doc.get("allow", [])),

@@ -32,7 +32,6 @@ class RecordPlan:
     rel: _Eval  # evaluated on each record
     after: _Eval | None  # with a trailing [] : evaluated on each flattened element
     field: str | None  # rel is one plain field (the fast path), no condition, no flatten
-    whole: bool  # rel is the record itself (``list[*]``)
 
     def wanted(self, record: Any) -> bool:
         return self.condition is None or condition_holds(self.condition, record)
@@ -64,15 +63,13 @@ def plan(selector: Selector) -> RecordPlan | None:
         if inner is None:
             return None
         prefix, condition, rel = inner
-        return RecordPlan(prefix, condition, _compile(rel), _compile(node["children"][1]),
-                          None, False)
+        return RecordPlan(prefix, condition, _compile(rel), _compile(node["children"][1]), None)
     found = _split(node)
     if found is None:
         return None
     prefix, condition, rel = found
     field = rel["value"] if rel["type"] == "field" and condition is None else None
-    return RecordPlan(prefix, condition, _compile(rel), None, field,
-                      rel["type"] in ("identity", "current"))
+    return RecordPlan(prefix, condition, _compile(rel), None, field)
 
 
 def _split(node: dict[str, Any]) -> tuple[Path, dict[str, Any] | None, dict[str, Any]] | None:

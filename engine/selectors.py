@@ -41,7 +41,6 @@ ALLOWED = frozenset(
     }
 )
 _REFUSED_NAMES = {
-    "function_expression": "a function call",
     "pipe": "a pipe '|'",
     "multi_select_list": "a multiselect list '[a, b]'",
     "multi_select_dict": "a multiselect hash '{a: b}'",

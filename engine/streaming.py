@@ -73,6 +73,9 @@ class Streams:
                report: RuleReport) -> bool:
         """A rule on the stream itself: fold it, drop it, keep it, or (anything else)
         materialize it and let the rule run on the list."""
+        if rule.impl.fold is None and rule.action not in ("drop", "keep"):
+            self.materialize(live, state, ctx)
+            return False
         report.matched += 1
         report.paths[format_path(live.path)] += 1
         if rule.impl.fold is not None:
@@ -87,13 +90,8 @@ class Streams:
             self._detach(live, state)
             report.dropped += 1
             return True
-        if rule.action == "keep":
-            live.kept = True
-            return True
-        report.matched -= 1
-        report.paths[format_path(live.path)] -= 1
-        self.materialize(live, state, ctx)
-        return False
+        live.kept = True  # keep
+        return True
 
     def _discover(self, node: Any, path: Path) -> None:
         """Register the streams no rule named (they are settled like the others)."""

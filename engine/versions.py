@@ -7,12 +7,12 @@ them; going back to an older version is refused (it would lose data).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from . import choices, schemacheck
 from .errors import InputError, did_you_mean
+from .paths import json_copy
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -67,7 +67,7 @@ def migrate(doc: dict[str, Any], target: str, shown: str) -> dict[str, Any]:
     if VERSIONS.index(target) < VERSIONS.index(version):
         raise InputError(f"{shown} is version {version}; migrating back to {target} would "
                          "lose data", hint="keep the newer file; older readers should upgrade")
-    out = copy.deepcopy(doc)
+    out = json_copy(doc)
     while version != target:
         version, step = MIGRATIONS[version]
         out = step(out)

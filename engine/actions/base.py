@@ -59,6 +59,9 @@ class OptionError(ValueError):
         self.hint = hint
 
 
+HASH_LENGTH = 16  # hex characters of a hash when neither the rule nor the policy says
+
+
 @dataclass
 class RunContext:
     """What an action may use while it runs: the hash key and the taint log.
@@ -68,10 +71,9 @@ class RunContext:
     """
 
     key: bytes | None = None
-    hash_length: int = 16
+    hash_length: int = HASH_LENGTH
     tainted: set[str] = field(default_factory=set)
     produced: set[str] = field(default_factory=set)  # hash and mask outputs (see leakcheck)
-    stats: dict[str, int] = field(default_factory=dict)
 
     def taint(self, value: Any) -> None:
         if isinstance(value, str):
@@ -85,9 +87,6 @@ class RunContext:
                 self.taint(v)
         elif value is not None and not isinstance(value, bool):
             self.tainted.add(str(value))
-
-    def count(self, name: str, n: int = 1) -> None:
-        self.stats[name] = self.stats.get(name, 0) + n
 
 
 Transform = Callable[[Any, Any, RunContext], Any]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import detectors
+from ..actions.round import UNITS
 
 WEAKENS, STRENGTHENS, NEUTRAL = "weakens", "strengthens", "neutral"
 EFFECT_ORDER = {WEAKENS: 0, STRENGTHENS: 1, NEUTRAL: 2}
@@ -35,7 +36,6 @@ KIND_EXPOSURE = {
 ACTION_EXPOSURE = {"drop": 0, "replace": 0, "aggregate": 1, "hash": 2, "generalize": 3,
                    "round": 3, "mask": 3, "redact": 4, "keep": 5}
 UNMATCHED_EXPOSURE = {"drop": 0, "error": 0, "keep": 5}
-UNITS = ("hour", "day", "week", "month")
 REVEALING = ("min", "max", "p50", "p95")
 
 

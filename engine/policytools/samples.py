@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import docio, sample
-from ..applier import json_copy
 from ..cases import EXAMPLE_KEY
 from ..errors import InputError, UsageError
 from ..keys import HashKey
+from ..paths import json_copy
 from ..policy import Policy
 from ..provenance import Stamp
 

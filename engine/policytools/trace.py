@@ -22,9 +22,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..applier import Result, apply_policy, json_copy
+from ..applier import Result, apply_policy
 from ..errors import LearnexportError
-from ..paths import Path, folded, format_path, get, leaves
+from ..paths import Path, folded, format_path, get, json_copy, leaves
 from ..policy import Policy, Rule, parse_policy
 from ..selectors import Match
 from .mirror import (
