@@ -17,6 +17,8 @@ from typing import Any
 import learnexport.actions as actions_package
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from learnexport.actions import REGISTRY
 from learnexport.applier import Result, apply_policy
 from learnexport.cases import run_case
@@ -474,3 +476,24 @@ def test_registry_modules_and_docs_agree(tmp_path: Path) -> None:
 def test_round_by_step_refuses_a_number_too_large_for_the_step() -> None:
     error = apply_error({"select": "a", "action": "round", "step": 0.5}, {"a": 1e308})
     assert (error.rule, error.path) == ("r", "a") and "too large for step 0.5" in str(error)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bounds=st.lists(st.integers(-50, 50) | st.floats(-50, 50), min_size=1, max_size=5,
+                       unique=True).map(sorted),
+       number=st.integers(-60, 60) | st.floats(-60, 60))
+def test_bucket_labels_name_the_interval_a_number_falls_in(bounds: list[float],
+                                                           number: float) -> None:
+    assume(all(a < b for a, b in zip(bounds, bounds[1:], strict=False)))
+
+    def show(x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else str(x)
+
+    if number < bounds[0]:
+        expected = f"<{show(bounds[0])}"
+    else:
+        inside = [f"{show(a)}-{show(b)}" for a, b in zip(bounds, bounds[1:], strict=False)
+                  if a <= number < b]
+        expected = inside[0] if inside else f"{show(bounds[-1])}+"
+    rule = {"select": "n", "action": "generalize", "as": "bucket", "bounds": bounds}
+    assert apply_rule(rule, {"n": number}).document == {"n": expected}

@@ -61,6 +61,7 @@ expect: {"capabilities": {"metrics": [{"capability_id": "code_review"},
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Any
 
 from .base import Action, ActionValueError, OptionError, RunContext, as_number, type_name
@@ -88,16 +89,14 @@ def generalize_path(path: str) -> str:
     return f"{folders[top]}{inner}/{suffix}"
 
 
-def _label(number: float, bounds: list[float]) -> str:
+def _labels(bounds: list[float]) -> tuple[str, ...]:
+    """The bucket labels of ``bounds``: ``<b0``, ``b0-b1``, ..., ``bn+``; bucket i holds
+    the numbers with ``bisect_right(bounds, n) == i``."""
     def show(x: float) -> str:
         return str(int(x)) if float(x).is_integer() else str(x)
 
-    if number < bounds[0]:
-        return f"<{show(bounds[0])}"
-    for low, high in zip(bounds, bounds[1:], strict=False):
-        if low <= number < high:
-            return f"{show(low)}-{show(high)}"
-    return f"{show(bounds[-1])}+"
+    inner = (f"{show(low)}-{show(high)}" for low, high in zip(bounds, bounds[1:], strict=False))
+    return (f"<{show(bounds[0])}", *inner, f"{show(bounds[-1])}+")
 
 
 def _prepare(options: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +113,8 @@ def _prepare(options: dict[str, Any]) -> dict[str, Any]:
     if bounds is not None and any(b >= c for b, c in zip(bounds, bounds[1:], strict=False)):
         raise OptionError("bounds", "bounds must be strictly increasing")
     params = dict(options)
+    if bounds is not None:
+        params["labels"] = _labels(bounds)  # worked out once, not per value
     if "allow" in params:
         params["allow_set"] = frozenset(map(str, params["allow"]))
     return params
@@ -132,7 +133,7 @@ def _generalize(value: Any, params: dict[str, Any], ctx: RunContext) -> Any:
         if parsed is None:
             raise ActionValueError(f"as: bucket needs a number, and this is {type_name(value)}",
                                    hint="select only numeric fields")
-        result = _label(parsed[0], params["bounds"])
+        result = params["labels"][bisect_right(params["bounds"], parsed[0])]
     else:
         if isinstance(value, dict | list):
             raise ActionValueError(f"as: category needs a single value, not {type_name(value)}")
