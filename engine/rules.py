@@ -9,7 +9,7 @@ Rules over record streams are handed to ``streaming`` before they get here.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
@@ -88,9 +88,9 @@ def _generic(rule: Rule, matches: list[Match], state: RunState, ctx: RunContext,
     transform, params = rule.impl.transform, rule.params
     assert transform is not None
     report.matched += len(matches)
+    _count_paths(report, matches)
     drops: list[Match] = []
     for match in matches:
-        report.paths[format_path(fold(match.path))] += 1
         try:
             new = transform(match.value, params, ctx)
         except ActionValueError as exc:
@@ -107,6 +107,12 @@ def _generic(rule: Rule, matches: list[Match], state: RunState, ctx: RunContext,
         state.coverage.mark(state.doc, match.path)
     remove_matches(drops, state)
     report.dropped += len(drops)
+
+
+def _count_paths(report: RuleReport, matches: list[Match]) -> None:
+    """Each folded path's matches, the path formatted once (not once per match)."""
+    for path, count in Counter(fold(m.path) for m in matches).items():
+        report.paths[format_path(path)] += count
 
 
 def remove_matches(drops: list[Match], state: RunState) -> None:
@@ -226,8 +232,8 @@ def _fold(rule: Rule, matches: list[Match], state: RunState, ctx: RunContext,
     assert rule.impl.fold is not None
     folder = rule.impl.fold(rule.params, ctx)
     report.matched += len(matches)
+    _count_paths(report, matches)
     for match in matches:
-        report.paths[format_path(fold(match.path))] += 1
         try:
             folder.add(match.value)
         except ActionValueError as exc:
