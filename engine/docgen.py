@@ -47,7 +47,7 @@ flat beside them, and an optional `note` for reviewers. Unknown keys anywhere ar
 reported with `file:line:column`, the rule id, and a suggestion:
 
 ```text
-policies/x.yaml:12:5: rule "task-ids": unknown option 'lenght' for action hash (did you mean 'length'?). Hash takes length, prefix
+policies/x.yaml:12:5: rule "task-ids": unknown option 'lenght' for action hash (did you mean 'length'?). The options of hash are length, prefix
 ```
 
 ## Selectors
@@ -114,7 +114,12 @@ def examples(markdown: str) -> list[tuple[int, dict[str, Any]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    target = Path((argv or sys.argv[1:] or ["docs/policy-reference.md"])[0])
+    """``python -m learnexport.docgen [FILE]``: write the reference (default its place)."""
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        sys.stderr.write("usage: python -m learnexport.docgen [FILE]\n")
+        return 2
+    target = Path(args[0] if args else "docs/policy-reference.md")
     target.write_text(render(), encoding="utf-8")
     print(f"wrote {target}")
     return 0

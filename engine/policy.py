@@ -161,8 +161,10 @@ def _top_schema() -> dict[str, Any]:
 
 @functools.cache
 def _rule_validator(action: str) -> cerberus.Validator:
+    """The action's options; the keys every rule has are the top schema's to check (here
+    they are only known, so that they are not 'unknown')."""
     base = _top_schema()["rules"]["schema"]["schema"]
-    return cerberus.Validator({**base, **REGISTRY[action].options})
+    return cerberus.Validator({**{key: {} for key in base}, **REGISTRY[action].options})
 
 
 class _Compiler:
@@ -189,10 +191,8 @@ class _Compiler:
         self._check_schema_name(doc.get("schema"))
         rules = tuple(self._rules(doc.get("rules") if isinstance(doc.get("rules"), list) else []))
         if self.found:
-            unique = {(str(e.location), e.rule, e.message): e for e in self.found}
-            found = sorted(unique.values(),
-                           key=lambda e: (e.location.line or 0) if e.location else 0)
-            raise PolicyProblems(found)
+            raise PolicyProblems(sorted(self.found, key=lambda e: (e.location.line or 0)
+                                        if e.location else 0))
         hash_conf = doc.get("hash") or {}
         return Policy(
             id=doc["policy"], version=doc["version"], rules=rules,
@@ -260,8 +260,8 @@ class _Compiler:
                     allowed = [k for k in REGISTRY[action].options]
                     message = (f"unknown option '{name}' for action {action}"
                                f"{did_you_mean(name, [*allowed, *BASE_RULE_KEYS])}")
-                    hint = (f"{action} takes {', '.join(allowed)}" if allowed
-                            else f"{action} takes no options")
+                    hint = (f"the options of {action} are {', '.join(allowed)}" if allowed
+                            else f"the action {action} takes no options")
                 self.problem((*here, *p.path), message, hint, rule=rule_id,
                              key=message.startswith("unknown"))
             return None

@@ -390,10 +390,10 @@ def test_aggregate_into_a_place_an_earlier_rule_covered_is_no_crash() -> None:
          "timestamps"),
         ({"select": "v", "action": "hash", "lenght": 3},
          "p.yaml:8:5: rule \"r\": unknown option 'lenght' for action hash (did you mean "
-         "'length'?). Hash takes length, prefix"),
+         "'length'?). The options of hash are length, prefix"),
         ({"select": "v", "action": "keep", "digits": 3},
-         "p.yaml:8:5: rule \"r\": unknown option 'digits' for action keep. Keep takes no "
-         "options"),
+         "p.yaml:8:5: rule \"r\": unknown option 'digits' for action keep. The action keep "
+         "takes no options"),
         ({"select": "v", "action": "hsh"},
          "p.yaml:7:13: rule \"r\": unknown action 'hsh' (did you mean 'hash'?). Use one of: "
          "keep, drop, hash, round, generalize, replace, mask, redact, aggregate"),

@@ -146,7 +146,7 @@ CASES = [
               "aggregate"),
     Bad("unknown-option", {"p.yaml": rule("select: memory[*].task_id\naction: hash\nlenght: 8")},
         first="learnexport: p.yaml:8:5: rule \"r\": unknown option 'lenght' for action hash (did "
-              "you mean 'length'?). Hash takes length, prefix"),
+              "you mean 'length'?). The options of hash are length, prefix"),
     Bad("duplicate-rule-ids", {"p.yaml": GOOD_POLICY + "  - id: keep-ids\n"
                                "    select: memory[*].outcome\n    action: keep\n"},
         first="learnexport: p.yaml:8:9: rule \"keep-ids\": duplicate rule id 'keep-ids' (first "

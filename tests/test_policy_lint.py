@@ -106,7 +106,7 @@ def test_load_errors_are_errors_with_their_location() -> None:
     shown = [f.render() for f in result.findings]
     assert shown == [
         f"{FIXTURES / 'broken.yaml'}:8:5: error: rule \"task-ids\": unknown option 'lenght' for "
-        "action hash (did you mean 'length'?). Hash takes length, prefix (policy)",
+        "action hash (did you mean 'length'?). The options of hash are length, prefix (policy)",
         f"{FIXTURES / 'broken.yaml'}:11:13: error: rule \"dates\": round needs exactly one of "
         "digits, step and to. Write digits: 2 for numbers, step: 5 for multiples, or to: day for "
         "timestamps (policy)"]
