@@ -7,6 +7,7 @@ stderr, never a traceback (set LEARNEXPORT_DEBUG=1 to see one for an internal er
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -44,6 +45,13 @@ def reports_errors(func: F) -> F:
             _fail(exc.render(), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; nothing was written", 130)
+        except BrokenPipeError:  # the reader went away (| head): nothing more to say
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
+            raise typer.Exit(1) from None
+        except OSError as exc:  # the machine, not learnexport: a full disk, a loop, EIO
+            where = exc.filename if exc.filename is not None else "<stdout>"
+            _fail(f"{where}: {exc.strerror or exc}; the command stopped there", 1)
         except MemoryError:  # not a bug: an input larger than this machine can hold
             _fail("ran out of memory; nothing was written. Give a smaller input (JSON lines "
                   "stream with apply --jsonl), or run it where more memory is free", 1)

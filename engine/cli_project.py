@@ -44,9 +44,10 @@ def sample_command(
     if (folder / ".tapps-agents").exists():
         raise UsageError(f"{folder}/.tapps-agents already exists; not overwritten",
                          hint="choose an empty folder")
-    with progress_for("writing sample") as tick:
-        tick("sample", 0)
+    try:
         info = sample.generate(folder, size.value, seed, corrupt=corrupt)
+    except OSError as exc:  # a file where the folder should be, a read-only place, ...
+        raise docio.output_error(folder, exc) from None
     counts = ", ".join(f"{k} {v}" for k, v in info.counts.items())
     typer.echo(f"wrote a {size.value} sample (seed {seed}) to {folder}: {counts}")
 

@@ -258,14 +258,14 @@ def _umask() -> int:
 def output_error(path: Path, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{path}: the disk is full; nothing was written",
-                           hint="free some space, or write elsewhere with -o")
+                           hint="free some space, or write elsewhere")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(f"{path}: cannot write there (permission denied); nothing was "
-                           "written", hint="choose a folder you can write to with -o")
+                           "written", hint="choose a folder you can write to")
     if exc.errno == errno.ENOENT and not os.path.isdir(path.parent or "."):
         return OutputError(f"{path}: the folder does not exist; nothing was written",
                            hint=f"create it first: mkdir -p {path.parent}")
     if exc.errno == errno.ENOENT:  # the folder is there but takes no new files (/proc)
         return OutputError(f"{path}: cannot create a file in that folder; nothing was "
-                           "written", hint="choose a folder you can write to with -o")
+                           "written", hint="choose a folder you can write to")
     return OutputError(f"{path}: cannot write: {exc.strerror}; nothing was written")

@@ -76,6 +76,9 @@ def read_key_file(path: Path, source: str | None = None) -> HashKey:
     except PermissionError:
         raise InputError(f"{path}: the hash key file cannot be read (permission denied)",
                          hint="run as the key's owner") from None
+    except OSError as exc:  # a symlink loop, a file where a folder should be, an I/O error
+        raise InputError(f"{path}: the hash key file cannot be read: {exc.strerror or exc}",
+                         hint="name a readable key file") from None
     return _checked(raw.strip(), source or f"file:{path}")
 
 

@@ -596,7 +596,7 @@ def test_a_full_disk_keeps_the_previous_export_whole(template: Path, tmp_path: P
     with pytest.raises(OutputError) as caught:
         exporter.write(prepared)
     assert caught.value.render() == (f"{target}: the disk is full; nothing was written. "
-                                     "Free some space, or write elsewhere with -o")
+                                     "Free some space, or write elsewhere")
     assert target.read_bytes() == b"the previous export\n"
     assert _partials(tmp_path) == []
 
@@ -765,3 +765,21 @@ def test_running_out_of_memory_is_a_clear_error_not_a_bug(tmp_path: Path) -> Non
                   preexec=cap)
     assert "ran out of memory" in _clean_failure(result, 1)
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_machine_saying_no_is_a_clear_error_not_a_bug(tmp_path: Path) -> None:
+    """A sample onto a file, a key file behind a symlink loop, stdout on a full device:
+    one paragraph and exit 1, never 'internal error' (found in review)."""
+    (tmp_path / "c.json").write_text("{}")
+    assert "c.json: cannot write" in _clean_failure(
+        _run("sample", "c.json", cwd=tmp_path), 1)
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    assert "loop1: the hash key file cannot be read" in _clean_failure(
+        _run("key", "id", "loop1", cwd=tmp_path), 1)
+    assert _run("key", "new", "k.key", cwd=tmp_path).returncode == 0
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([COMMAND, "key", "id", "k.key"], cwd=tmp_path, env=_env(),
+                                  stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert "<stdout>: No space left on device" in _clean_failure(done, 1)
