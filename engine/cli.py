@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from . import cli_fleet, cli_policy, cli_project, docio, keys
-from .applier import Report
 from .cli_base import app, emit, key_app, reports_errors
-from .pipeline import RunResult, run
-from .policy import Policy, load_policy
-from .provenance import Stamp
+from .errors import INTERRUPTED
+
+if TYPE_CHECKING:  # the engine is imported by apply when it runs, not by every command
+    from .applier import Report
+    from .pipeline import RunResult
+    from .policy import Policy
 
 
 @app.command("apply")
@@ -39,6 +41,10 @@ def apply_command(
     ] = False,
 ) -> None:
     """Apply a policy to a document: transform, check against the schema, write."""
+    from .pipeline import run
+    from .policy import load_policy
+    from .provenance import Stamp
+
     loaded = load_policy(policy)
     key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file,
                        where=loaded.where.get("hash.key"))
@@ -64,6 +70,8 @@ def _apply_lines(policy: Policy, source: str, output: Path | None, report: Path 
     from .jsonl import apply_lines
 
     total = apply_lines(policy, source, output, key, write=not dry_run)
+    from .pipeline import RunResult
+
     summary = RunResult(None, total, set(), key)
     if dry_run:
         typer.echo(render_dry_run(policy, summary))
@@ -128,5 +136,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("learnexport: interrupted; nothing was written\n")
+        sys.stderr.write(f"learnexport: {INTERRUPTED}\n")
         sys.exit(130)

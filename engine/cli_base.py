@@ -11,14 +11,14 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from . import __version__, docio
-from .errors import LearnexportError
+from .errors import INTERRUPTED, LearnexportError, UsageError
 
 app = typer.Typer(
     name="learnexport",
@@ -44,7 +44,7 @@ def reports_errors(func: F) -> F:
         except LearnexportError as exc:
             _fail(exc.render(), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted; nothing was written", 130)
+            _fail(INTERRUPTED, 130)
         except BrokenPipeError:  # the reader went away (| head): nothing more to say
             with contextlib.suppress(OSError):
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
@@ -69,6 +69,27 @@ def reports_errors(func: F) -> F:
 def can_ask() -> bool:
     """Whether a person can answer the consent question (stdin is a terminal)."""
     return sys.stdin.isatty()
+
+
+def need_consent(yes: bool, action: str) -> None:
+    """Refuse (exit 2) to ``action`` off a terminal unless ``--yes`` gave consent."""
+    if not yes and not can_ask():
+        raise UsageError(f"refusing to {action} without consent: nothing was written",
+                         hint="run it on a terminal to review what will be shared and "
+                         "confirm, or pass --yes to consent")
+
+
+def confirm(title: str, lines: Iterable[str], note: str | None = None) -> None:
+    """Show what will be written and ask; declining ends the command (exit 2, the same
+    code as refusing off a terminal)."""
+    typer.echo(title)
+    for line in lines:
+        typer.echo(f"  {line}")
+    if note:
+        typer.echo(note)
+    if not typer.confirm("Write it?", default=False):
+        typer.echo("declined; nothing was written")
+        raise typer.Exit(2)
 
 
 def emit(data: bytes, output: Path | None) -> None:
@@ -99,3 +120,22 @@ def main_options(
     """Export TappsCodingAgents learning data, anonymized by declarative YAML policies."""
 
 
+@contextlib.contextmanager
+def progress_for(label: str) -> Iterator[Callable[[str, int], None]]:
+    """A rich progress line on a terminal (stderr); silent otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda source, count: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    # refreshed on each tick, not by a thread: a process with threads must not fork, and
+    # big exports read their streams in forked processes (engine/parallel.py)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
+        task = bar.add_task(label)
+
+        def tick(source: str, count: int) -> None:
+            bar.update(task, description=f"{label}: {source} {count:,} records", refresh=True)
+
+        yield tick

@@ -11,9 +11,7 @@ from typing import Annotated
 import typer
 
 from . import choices, docio
-from .cli_base import app, can_ask, emit, reports_errors
-from .cli_project import progress_for
-from .errors import UsageError
+from .cli_base import app, confirm, emit, need_consent, progress_for, reports_errors
 
 # The dashboard, submission and fleet libraries are imported by their commands: every
 # other command (export and apply above all) starts without them.
@@ -84,21 +82,14 @@ def submit_command(
     """Check an export again and pack it with a manifest for manual upload (no network)."""
     from . import submission
 
-    if not yes and not can_ask():
-        raise UsageError("refusing to write a submission package without consent: nothing "
-                         "was written", hint="run it on a terminal to review what will be "
-                         "shared and confirm, or pass --yes to consent")
+    need_consent(yes, "write a submission package")
     checked = submission.check_export(export)
     note = submission.check_note(note)
     target = submission.target_path(checked, out)
     if not yes:
-        typer.echo("This submission package will be written:")
-        for line in submission.summary(checked, note, target):
-            typer.echo(f"  {line}")
-        typer.echo("Nothing is sent anywhere: you upload the package yourself.")
-        if not typer.confirm("Write it?", default=False):
-            typer.echo("declined; nothing was written")
-            raise typer.Exit(2)
+        confirm("This submission package will be written:",
+                submission.summary(checked, note, target),
+                "Nothing is sent anywhere: you upload the package yourself.")
     written = submission.write(checked, note, target)
     typer.echo(f"wrote {written} ({written.stat().st_size} bytes); check it with: "
                f"learnexport verify {written}")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +10,7 @@ from typing import Annotated
 import typer
 
 from . import choices, cli_base, docio
-from .cli_base import app, emit, reports_errors
+from .cli_base import app, emit, progress_for, reports_errors
 from .errors import UsageError
 
 # The libraries are imported by the commands that use them (a command starts with what it
@@ -101,10 +99,7 @@ def export_command(
 
     filters = Filters.checked(capability or (), agent or (), since, until,
                               [s.value for s in exclude or ()], prefix="--")
-    if not yes and not cli_base.can_ask():
-        raise UsageError("refusing to export without consent: nothing was written",
-                         hint="run it on a terminal to review what will be shared and "
-                         "confirm, or pass --yes to consent")
+    cli_base.need_consent(yes, "export")
     with progress_for("exporting") as tick:
         prepared = exporter.prepare(project, policy=policy, output=output, fmt=fmt.value,
                                   compress=compress, filters=filters,
@@ -112,12 +107,7 @@ def export_command(
     for warning in prepared.result.document.get("export_metadata", {}).get("warnings", []):
         sys.stderr.write(f"learnexport: warning: {warning}\n")
     if not yes:
-        typer.echo("This export will be written:")
-        for line in prepared.summary():
-            typer.echo(f"  {line}")
-        if not typer.confirm("Write it?", default=False):
-            typer.echo("declined; nothing was written")
-            raise typer.Exit(2)  # no consent: the same code as refusing off a terminal
+        cli_base.confirm("This export will be written:", prepared.summary())
     written = exporter.write(prepared)
     typer.echo(f"wrote {written} ({written.stat().st_size} bytes)")
 
@@ -151,24 +141,3 @@ def migrate_command(
     migrated = versions.migrate(document, to, file)
     data = docio.encode_json(migrated, pretty=True)
     emit(data, output)
-
-
-@contextlib.contextmanager
-def progress_for(label: str) -> Iterator[Callable[[str, int], None]]:
-    """A rich progress line on a terminal (stderr); silent otherwise."""
-    if not sys.stderr.isatty():
-        yield lambda source, count: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    # refreshed on each tick, not by a thread: a process with threads must not fork, and
-    # big exports read their streams in forked processes (engine/parallel.py)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True, auto_refresh=False) as bar:
-        task = bar.add_task(label)
-
-        def tick(source: str, count: int) -> None:
-            bar.update(task, description=f"{label}: {source} {count:,} records", refresh=True)
-
-        yield tick

@@ -8,9 +8,11 @@ import sys
 
 
 def main() -> None:
+    from .errors import INTERRUPTED  # light: before the heavy imports an interrupt may hit
+
     try:
         from .cli import main as run
     except KeyboardInterrupt:
-        sys.stderr.write("learnexport: interrupted; nothing was written\n")
+        sys.stderr.write(f"learnexport: {INTERRUPTED}\n")
         raise SystemExit(130) from None
     run()

@@ -15,6 +15,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+INTERRUPTED = "interrupted; nothing was written"  # said on Ctrl-C, wherever it lands
+
 
 @dataclass(frozen=True)
 class Location:

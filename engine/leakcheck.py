@@ -192,15 +192,15 @@ def check(document: Any, *, tainted: set[str], key: bytes | None = None,
     if not exact and not _small(document) \
             and leakscan.Scanner(hidden.heads, key_text).clean(document, fast.clean):
         return CheckResult([], fast.uses.result())
-    exact = _Inspector(allowances, len(allow), hidden, key_text, produced)
+    walker = _Inspector(allowances, len(allow), hidden, key_text, produced)
     findings: list[Finding] = []
     for node, text in _strings(document, PathNode()):
-        found = exact.inspect(node, text)
+        found = walker.inspect(node, text)
         if found is not None:
             findings.append(Finding(_masked_path(node.path(), hidden, key_text), *found))
             if len(findings) >= MAX_FINDINGS:
                 break
-    return CheckResult(findings, exact.uses.result())
+    return CheckResult(findings, walker.uses.result())
 
 
 class _Inspector:

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from learnexport import __version__, cli_fleet, docio, submission
+from learnexport import (
+    __version__,
+    cli_base,
+    cli_fleet,  # noqa: F401  (registers submit on the app)
+    docio,
+    submission,
+)
 from learnexport.cli_base import app
 from learnexport.errors import InputError
 from sharing_fixtures import ROOT, documented_shape, keys, make_export, run_cli
@@ -120,7 +126,7 @@ def test_without_a_terminal_and_without_yes_nothing_is_written(export_file: Path
 @pytest.mark.parametrize(("answer", "code"), [("n\n", 2), ("y\n", 0)])
 def test_on_a_terminal_it_shows_what_will_be_shared_and_asks(
         export_file: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int) -> None:
-    monkeypatch.setattr(cli_fleet, "can_ask", lambda: True)
+    monkeypatch.setattr(cli_base, "can_ask", lambda: True)  # as on a terminal
     done = CliRunner().invoke(app, ["submit", str(export_file), "--note", "hello"],
                               input=answer)
     assert done.exit_code == code, done.output
