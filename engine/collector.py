@@ -46,7 +46,7 @@ from .readers import (
 __all__ = ["FIELDS", "MAX_LINE_BYTES", "SOURCE_PATHS", "check_record", "collect", "iter_json_array",
            "iter_jsonl", "warnings"]
 
-HINT_NO_PROJECT = "run it from a project folder, or name one: learnexport collect PATH"
+HINT_NO_PROJECT = "run it from a project folder (one holding .tapps-agents/), or name one"
 
 _TEXT_OR_NULL = (str, type(None))
 
@@ -286,7 +286,7 @@ def _project_root(project: Path | str) -> Path:
     root = Path(os.path.realpath(given))
     if not root.is_dir():
         raise InputError(
-            f"{given} is not a folder", location=Location(str(given)), hint=HINT_NO_PROJECT
+            "is not a folder", location=Location(str(given)), hint=HINT_NO_PROJECT
         )
     if not (root / ".tapps-agents").is_dir():
         raise InputError(
