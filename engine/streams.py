@@ -147,6 +147,7 @@ class ArrayReader:
         self.eof = False
         self.offset = 0  # bytes read so far
         self.json = json.JSONDecoder()
+        self.mixed_until = 0  # buf[:mixed_until] holds no line that is one whole element
 
     def _more(self) -> bool:
         if self.eof:
@@ -167,6 +168,7 @@ class ArrayReader:
         self.line += consumed.count("\n")
         self.buf = self.buf[self.pos:] + text
         self.pos = 0
+        self.mixed_until = 0
         return True
 
     def _skip_ws(self) -> str:
@@ -260,9 +262,13 @@ class ArrayReader:
         Infinity and lone surrogates, which json accepts; a long integer it turns into
         a float, which ``count_keys`` sends to the strict decoder. Only a text with few
         brackets is tried (a short one has few), so that neither parser can run out of
-        nesting depth where the other does not."""
+        nesting depth where the other does not. A line found not to be one element (an
+        array written on one line) is not searched again for each element on it."""
+        if start < self.mixed_until:
+            return None
         end = self.buf.find("\n", start)
         if end == -1:  # the line goes on in the next chunk
+            self.mixed_until = len(self.buf)
             return None
         text = self.buf[start:end].rstrip(_WS)
         if text.endswith(","):
@@ -272,6 +278,7 @@ class ArrayReader:
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError:
+            self.mixed_until = end
             return None
         self.pos = start + len(text)
         if text.count('":') != count_keys(value):
