@@ -134,16 +134,26 @@ class Coverage:
         node[rel[-1]] = True
 
     def forget(self, path: Path) -> None:
-        """The location was removed from the document: remove its mirror too."""
-        mirror = self.root
-        for part in path[:-1]:
-            if mirror is None or mirror is True:
-                return
-            mirror = _child(mirror, part)
+        """The key at ``path`` was removed from its object: remove its mirror too."""
+        mirror = self._at(path[:-1])
         if isinstance(mirror, dict):
             mirror.pop(path[-1], None)
-        elif isinstance(mirror, ListMirror) and path[-1] < len(mirror.items):  # type: ignore[operator]
-            del mirror.items[path[-1]]  # type: ignore[arg-type]
+
+    def forget_items(self, list_path: Path, indexes: set[Any]) -> None:
+        """The elements at ``indexes`` were removed from the list at ``list_path``: their
+        mirrors go too, so the others stay aligned with the list."""
+        mirror = self._at(list_path)
+        if isinstance(mirror, ListMirror):
+            mirror.items[:] = [m for i, m in enumerate(mirror.items) if i not in indexes]
+
+    def _at(self, path: Path) -> Mirror:
+        """The mirror at ``path``; None when nothing there is covered on its own."""
+        mirror = self.root
+        for part in path:
+            if mirror is None or mirror is True:
+                return None
+            mirror = _child(mirror, part)
+        return mirror
 
     def sweep(self, document: Any, remove: bool) -> Counter[str]:
         """Find (and with ``remove`` delete) every uncovered leaf; containers emptied by

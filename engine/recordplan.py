@@ -15,14 +15,19 @@ Selectors of any other shape have no plan and run through the general resolver.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .paths import Path
-from .selectors import Match, Selector, _as_list, _compile, _flatten, _Located, condition_holds
-
-_Eval = Callable[[_Located], "_Located | None"]
+from .selectors import (
+    Match,
+    Selector,
+    _as_list,
+    _compile,
+    _Eval,
+    _flatten,
+    condition_holds,
+)
 
 
 @dataclass(frozen=True)

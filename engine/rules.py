@@ -130,19 +130,7 @@ def remove_matches(drops: list[Match], state: RunState) -> None:
     for container, gone in by_list.values():
         indexes = {m.key for m in gone}
         container[:] = [v for i, v in enumerate(container) if i not in indexes]
-        mirror_path = gone[0].path[:-1]
-        _drop_mirror_items(state.coverage, mirror_path, indexes)
-
-
-def _drop_mirror_items(coverage: Coverage, list_path: Path, indexes: set[Any]) -> None:
-    mirror = coverage.root
-    for part in list_path:
-        if mirror is None or mirror is True:
-            return
-        mirror = mirror.get(part) if isinstance(mirror, dict) else mirror.child(part)
-    items = getattr(mirror, "items", None)
-    if items is not None:
-        items[:] = [m for i, m in enumerate(items) if i not in indexes]
+        state.coverage.forget_items(gone[0].path[:-1], indexes)
 
 
 def _recordwise(rule: Rule, plan: RecordPlan, records: list[Any], state: RunState,
