@@ -100,6 +100,14 @@ def create_key_file(path: Path) -> HashKey:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file where a folder should be
+        raise OutputError(f"{path.parent}: is a file, not a folder; no key was written",
+                          hint="move the file away, or give a key with --hash-key-file"
+                          ) from None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create the key file: {exc.strerror}; no key was "
+                          "written") from None
+    try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -226,3 +226,13 @@ def test_the_key_id_is_not_part_of_the_key() -> None:
     secret = "0123456789abcdef" * 4
     assert key_id(secret.encode()) not in secret
     assert len(key_id(secret.encode())) == 12
+
+
+def test_a_file_where_the_exports_folder_should_be_is_said_so(tmp_path: Path) -> None:
+    from learnexport.errors import OutputError
+    from learnexport.keys import project_key
+
+    (tmp_path / ".tapps-agents").mkdir()
+    (tmp_path / ".tapps-agents" / "exports").write_text("not a folder")
+    with pytest.raises(OutputError, match="exports: is a file, not a folder"):
+        project_key(tmp_path)
