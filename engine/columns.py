@@ -10,6 +10,7 @@ the sweep of ``unmatched`` and the strict reader's key count walk big lists this
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import chain
@@ -77,12 +78,44 @@ BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
 WIDE = 256  # a list longer than this is counted a level at a time
 
 
+# a colon right after whitespace: where a key may be written ``"a" :``, which ``":`` misses
+_SPACED = re.compile(rb":(?<=[ \t\r\n]:)")  # the literal first: a fast scan for colons
+_SPACED_TEXT = re.compile(r":(?<=[ \t\r\n]:)")
+
+
+def keys_agree(raw: bytes | str, value: Any) -> bool:
+    """Whether ``value``, parsed by orjson from the JSON ``raw``, has every key ``raw``
+    writes: orjson keeps the last of two equal keys without a word. Each key written is
+    counted by the ``":`` that ends it; a colon after whitespace (``"a" :``) would escape
+    that count and could hide a duplicate, so such a text is never agreed (the strict
+    decoder then decides). False too when a float is out of range (``count_keys``)."""
+    if isinstance(raw, bytes):
+        written = raw.count(b'":')
+        if written != raw.count(b":") and _SPACED.search(raw):
+            return False
+    else:
+        written = raw.count('":')
+        if written != raw.count(":") and _SPACED_TEXT.search(raw):
+            return False
+    if type(value) is dict and written == len(value):  # the usual line: flat?
+        for item in value.values():
+            kind = type(item)
+            if kind is float:  # orjson turns integers beyond 64 bits into floats
+                if not -BIG < item < BIG:
+                    return False
+            elif kind is dict or kind is list:
+                break
+        else:
+            return True
+    return written == count_keys(value)
+
+
 def count_keys(value: Any) -> int:
     """The number of object keys in ``value``, nested ones included; -1 when a float is
     so large that orjson may have turned a long integer into it (or is not finite).
 
-    The strict readers compare it with the ``":`` written in the raw text (a duplicate key
-    is merged by orjson). A record is walked value by value (the usual call: one line of
+    ``keys_agree`` compares it with the keys written in the raw text (a duplicate key is
+    merged by orjson). A record is walked value by value (the usual call: one line of
     JSON); a list longer than ``WIDE`` is counted a level at a time (``_wide``)."""
     kind = type(value)
     if kind is not dict and kind is not list:  # a scalar: no keys (a huge float: see above)

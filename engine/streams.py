@@ -9,8 +9,9 @@ pass completes, writes the source's record count, status and problems into its e
 
 Parsing is fast and still strict: orjson parses each record (it refuses NaN, Infinity and
 out-of-range numbers); duplicate keys, which orjson would silently merge, are caught by
-comparing the keys parsed with the ``":`` separators in the raw text, and any record that
-fails either check is parsed again by the collector's strict decoder for the exact problem.
+comparing the keys parsed with the keys written in the raw text (``columns.keys_agree``),
+and any record that fails either check is parsed again by the collector's strict decoder
+for the exact problem.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .columns import BIG, count_keys
+from .columns import BIG, keys_agree
 
 MIB = 1024 * 1024
 PROGRESS_EVERY = 10_000  # records between two progress calls
@@ -43,21 +44,8 @@ def fast_loads(raw: bytes) -> Any | None:
     except orjson.JSONDecodeError:
         return None
     kind = type(value)
-    if kind is dict:
-        keys = raw.count(b'":')  # one per key written, duplicates included
-        if keys == len(value):  # the usual line: flat, unless a value is a container
-            for item in value.values():
-                item_kind = type(item)
-                if item_kind is float:  # orjson turns integers beyond 64 bits into floats
-                    if not -BIG < item < BIG:
-                        return None
-                elif item_kind is dict or item_kind is list:
-                    break
-            else:
-                return value
-        return value if keys == count_keys(value) else None
-    if kind is list:
-        return value if raw.count(b'":') == count_keys(value) else None
+    if kind is dict or kind is list:
+        return value if keys_agree(raw, value) else None
     return None if kind is float and not -BIG < value < BIG else value
 
 
@@ -248,9 +236,9 @@ class ArrayReader:
                 continue
             text = self.buf[start:end]
             self.pos = end
-            # count_keys is -1 when a float is out of range (NaN, Infinity and 1e400
-            # too), so a non-finite number also sends the element to the strict decoder
-            if text.count('":') != count_keys(value):
+            # a float out of range (NaN, Infinity and 1e400 too) also sends the element
+            # to the strict decoder (keys_agree)
+            if not keys_agree(text, value):
                 return text, "", "strict"  # the caller decodes it strictly
             return value, "", None
 
@@ -260,7 +248,7 @@ class ArrayReader:
         one element a line), parsed by orjson; None when that is not so or orjson refuses
         it: the general parser then decides, and words any problem. orjson refuses NaN,
         Infinity and lone surrogates, which json accepts; a long integer it turns into
-        a float, which ``count_keys`` sends to the strict decoder. Only a text with few
+        a float, which ``keys_agree`` sends to the strict decoder. Only a text with few
         brackets is tried (a short one has few), so that neither parser can run out of
         nesting depth where the other does not. A line found not to be one element (an
         array written on one line) is not searched again for each element on it."""
@@ -281,7 +269,7 @@ class ArrayReader:
             self.mixed_until = end
             return None
         self.pos = start + len(text)
-        if text.count('":') != count_keys(value):
+        if not keys_agree(text, value):
             return text, "", "strict"  # the caller decodes it strictly
         return value, "", None
 

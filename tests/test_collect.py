@@ -223,7 +223,7 @@ def test_bad_items_in_whole_json_are_skipped(tmp_path: Path) -> None:
     root = _project(tmp_path)
     good = {"pattern_id": "func_a_1", "extra": {"kept": True}}
     text = json.dumps([good, "x", {"pattern_id": 7}, good]).replace(
-        "]", ', {"a": 1, "a": 2}, {"m": {"x": NaN}}]'
+        "]", ', {"a": 1, "a": 2}, {"m": {"x": NaN}}, {"b" : 1, "b": 2}]'
     )
     _write(root, "learning/patterns.json", text)
     caps = {
@@ -239,6 +239,7 @@ def test_bad_items_in_whole_json_are_skipped(tmp_path: Path) -> None:
         'patterns.json [2]: field "pattern_id" is a number, expected a string',
         'patterns.json [4]: duplicate key "a"',
         "patterns.json [5]: not JSON (NaN is not a JSON number)",
+        'patterns.json [6]: duplicate key "b"',  # a key written "b" : still counts
     ]
     assert doc["capabilities"]["metrics"] == [{"capability_id": "y"}]
     assert doc["collection"]["sources"]["capabilities"]["problems"] == [
@@ -273,6 +274,7 @@ def test_whole_json_nested_too_deep_and_top_level_duplicate(tmp_path: Path) -> N
 def test_bad_lines_are_skipped_with_line_numbers(tmp_path: Path) -> None:
     bad_records = [
         ('{"agent_id": "a", "agent_id": "b"}', 'duplicate key "agent_id"'),
+        ('{"agent_id"\t: "a", "agent_id" : "b"}', 'duplicate key "agent_id"'),
         ('{"duration": NaN}', "not JSON (NaN is not a JSON number)"),
         ('{"duration": Infinity}', "not JSON (Infinity is not a JSON number)"),
         ('{"x": [-Infinity]}', "not JSON (-Infinity is not a JSON number)"),

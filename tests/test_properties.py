@@ -9,6 +9,7 @@ import hmac
 import json
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -384,3 +385,45 @@ def test_count_keys_counts_every_key_and_refuses_huge_or_odd_floats(value: Any,
 
     for doc in (value, [value] * repeat, {"rows": [value] * repeat}):
         assert count_keys(doc) == _keys_by_hand(doc)
+
+
+_WS = st.text(alphabet=" \t\r\n", max_size=2)
+_FINITE = st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(max_size=3) \
+    | st.floats(allow_nan=False, allow_infinity=False)
+
+
+@FAST
+@given(pairs=st.lists(st.tuples(st.sampled_from(["a", "b", "a b", ":", '"']), _FINITE,
+                                _WS, _WS), max_size=5),
+       nested=st.booleans())
+def test_a_duplicate_key_is_never_merged_however_the_colon_is_spaced(
+        pairs: list[tuple[str, Any, str, str]], nested: bool) -> None:
+    """orjson keeps the last of two equal keys; the fast readers must see the duplicate
+    however the text spaces its colons (``"a" :``), in a document, a line or an element.
+    A text they accept parses as the strict decoder parses it."""
+    import orjson
+    from learnexport.columns import keys_agree
+    from learnexport.docio import parse_json
+    from learnexport.streams import fast_loads
+
+    body = ",".join(f"{json.dumps(k)}{before}:{after}{json.dumps(v)}"
+                    for k, v, before, after in pairs)
+    text = "{" + body + "}"
+    if nested:
+        text = '[{"x": ' + text + "}]"
+    keys = [k for k, *_ in pairs]
+    duplicated = len(set(keys)) < len(keys)
+    fast = fast_loads(text.encode())
+    if duplicated:
+        assert fast is None
+        with pytest.raises(LearnexportError, match="duplicate key"):
+            parse_json(text, "d.json")
+    elif fast is not None:
+        assert fast == json.loads(text)
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return
+    if duplicated:
+        assert not keys_agree(text, parsed)
+        assert not keys_agree(text.encode(), parsed)
