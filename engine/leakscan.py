@@ -72,7 +72,10 @@ class Scanner:
     """The automata of one run: the detectors' anchors, and the hidden values' heads."""
 
     def __init__(self, heads: Iterable[str], key_text: str | None) -> None:
-        self.anchors = BytesAhoCorasick(ANCHORS)
+        # a DFA: some anchors are one byte long, so no prefilter can skip ahead, and a DFA
+        # steps through the text about twice as fast as the default NFA (0.04 s against
+        # 0.08 s on 30 MB); for so few anchors it is built in well under a millisecond
+        self.anchors = BytesAhoCorasick(ANCHORS, implementation=Implementation.DFA)
         # the heads as they are: folding their case would make names hit ordinary words
         encoded = [head.encode("utf-8", "surrogatepass") for head in heads]
         # a DFA scans about twice as fast but takes longer to build: worth it up to
