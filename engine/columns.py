@@ -59,19 +59,19 @@ def columns(dicts: Sequence[dict[str, Any]]) -> list[Column]:
     return out
 
 
-def split_kinds(values: list[Any], kinds: set[type] | None = None
+def split_kinds(values: list[Any], kinds: set[type] | None = None, *, strings: bool = True
                 ) -> tuple[list[str], list[dict[str, Any]], list[list[Any]]]:
-    """The strings, objects and arrays among ``values`` (other scalars are left out);
-    ``kinds``: the types of the values, when known."""
+    """The strings (unless not wanted), objects and arrays among ``values`` (other scalars
+    are left out); ``kinds``: the types of the values, when known."""
     if kinds is None:
         kinds = set(map(type, values))
-    strings = values if kinds == {str} else (
-        [v for v in values if type(v) is str] if str in kinds else [])
+    found = values if kinds == {str} else (
+        [v for v in values if type(v) is str] if strings and str in kinds else [])
     dicts = values if kinds == {dict} else (
         [v for v in values if type(v) is dict] if dict in kinds else [])
     lists = values if kinds == {list} else (
         [v for v in values if type(v) is list] if list in kinds else [])
-    return strings, dicts, lists
+    return found, dicts, lists
 
 
 BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
@@ -155,7 +155,7 @@ def _wide(values: list[Any]) -> int:
             floats = level if kinds == {float} else [v for v in level if type(v) is float]
             if not all(map(BIG.__gt__, map(abs, floats))):  # NaN fails too
                 return -1
-        _, dicts, lists = split_kinds(level, kinds)
+        _, dicts, lists = split_kinds(level, kinds, strings=False)  # only containers count
         if dicts or lists:
             total += sum(map(len, dicts))
             stack.append(list(chain(chain.from_iterable(map(dict.values, dicts)),
