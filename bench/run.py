@@ -49,19 +49,23 @@ PRESIDIO_RECORDS_PER_S = 26_000  # presidio-structured, measured here (shared/do
 GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
 
 
-def measure(cmd: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak RSS in MB, peak PSS of the whole process tree in MB) of one
-    child process. The RSS peak comes from GNU time where there is one (a forked child's
-    own ru_maxrss starts at its parent's size); the tree's PSS is sampled every 20 ms."""
+def measure(cmd: list[str], *, tree: bool = False) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MB, peak PSS of the whole process tree in MB, or 0) of
+    one child process. The RSS peak comes from GNU time where there is one (a forked
+    child's own ru_maxrss starts at its parent's size). With ``tree``, the tree's PSS is
+    sampled every 20 ms; that run's time is not to be used: reading a process's
+    smaps_rollup holds its memory map's lock, which slowed apply by 0.06 s and the hand
+    loop by 0.12 s (median of 5), so timed runs do not sample."""
     prefix = ["/usr/bin/time", "-f", "peak-kb %M"] if GNU_TIME else []
     start = time.perf_counter()
     proc = subprocess.Popen(prefix + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tree_kb = 0
-    while proc.poll() is None:
+    while tree and proc.poll() is None:
         tree_kb = max(tree_kb, sum(_pss_kb(pid) for pid in _tree(proc.pid)))
         time.sleep(0.02)
-    wall = time.perf_counter() - start
     err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.wait()
+    wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
     peaks = [line.split()[1] for line in err.splitlines() if line.startswith("peak-kb ")]
@@ -88,11 +92,14 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def median_of(cmd: list[str], runs: int) -> dict[str, float]:
-    walls, peaks, trees = zip(*(measure(cmd) for _ in range(runs)), strict=True)
-    return {"seconds": statistics.median(walls), "peak_mb": statistics.median(peaks),
-            "tree_pss_mb": statistics.median(trees),
-            "runs": runs, "all_seconds": [round(w, 3) for w in walls]}
+def median_of(cmd: list[str], runs: int, *, tree: bool = False) -> dict[str, float]:
+    """Medians of ``runs`` timed runs; with ``tree``, one more run samples the PSS."""
+    walls, peaks, _ = zip(*(measure(cmd) for _ in range(runs)), strict=True)
+    out = {"seconds": statistics.median(walls), "peak_mb": statistics.median(peaks),
+           "runs": runs, "all_seconds": [round(w, 3) for w in walls]}
+    if tree:
+        out["tree_pss_mb"] = measure(cmd, tree=True)[2]
+    return out
 
 
 def sample(size: str) -> Path:
@@ -109,7 +116,7 @@ def export_cmd(project: Path) -> list[str]:
 
 
 def bench_export(sizes: list[str], runs: int) -> dict[str, dict[str, float]]:
-    return {size: median_of(export_cmd(sample(size)), runs) for size in sizes}
+    return {size: median_of(export_cmd(sample(size)), runs, tree=True) for size in sizes}
 
 
 def bench_apply(runs: int) -> dict[str, float]:
@@ -278,7 +285,7 @@ def main() -> int:
     }
     if not args.quick:
         results["scaling"] = bench_scaling(1)
-    results["apply"] = bench_apply(runs)
+    results["apply"] = bench_apply(1 if args.quick else 5)  # the noisiest figure: 5 runs
     text = table(results)
     print(text)
     (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
