@@ -107,6 +107,33 @@ def test_apply_to_a_file_writes_the_same_bytes_atomically(work: Path) -> None:
     assert listing(work) == {"p.yaml", "d.json", "k.key", "out.json"}  # no .part left
 
 
+STARTUP_PROBE = """
+import sys
+from learnexport.entry import main
+sys.argv = ["learnexport", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as done:
+    assert not done.code, done.code
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_apply_starts_without_libraries_it_does_not_use(work: Path) -> None:
+    """Every command pays for what it imports at each start, and a policy author runs
+    apply in a loop: typer 0.28 and later import pydantic (0.2 s a start, hence the cap in
+    pyproject.toml); dask is the fleet's, rich the terminal's (apply writes to a file)."""
+    python = Path(COMMAND).parent / "python" if COMMAND else None
+    assert python is not None and python.exists(), "the venv's python is needed"
+    done = subprocess.run([str(python), "-c", STARTUP_PROBE, *APPLY, "d.json", "-o", "out.json"],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert {"learnexport", "orjson", "typer", "cerberus"} <= loaded  # it did run
+    assert loaded.isdisjoint({"pydantic", "dask", "distributed", "rich"}), loaded
+    assert (work / "out.json").read_bytes() == PRETTY
+
+
 def test_apply_replaces_an_existing_output_whole(work: Path) -> None:
     (work / "out.json").write_text("x" * 100_000, encoding="utf-8")
     assert run(work, *APPLY, "d.json", "-o", "out.json").returncode == 0
