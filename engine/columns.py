@@ -75,6 +75,7 @@ def split_kinds(values: list[Any], kinds: set[type] | None = None, *, strings: b
 
 
 BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
+MAX_DEPTH = 200  # the deepest nesting read, in JSON as in YAML (a real export nests ~10)
 WIDE = 256  # a list longer than this is counted a level at a time
 
 
@@ -109,7 +110,8 @@ def keys_agree(raw: bytes | str, value: Any) -> bool:
 
 def count_keys(value: Any) -> int:
     """The number of object keys in ``value``, nested ones included; -1 when a float is
-    so large that orjson may have turned a long integer into it (or is not finite).
+    so large that orjson may have turned a long integer into it (or is not finite), or
+    when containers nest deeper than ``MAX_DEPTH``.
 
     ``keys_agree`` compares it with the keys written in the raw text (a duplicate key is
     merged by orjson). A record is walked value by value (the usual call: one line of
@@ -117,15 +119,17 @@ def count_keys(value: Any) -> int:
     kind = type(value)
     if kind is not dict and kind is not list:  # a scalar: no keys (a huge float: see above)
         return -1 if kind is float and not -BIG < value < BIG else 0
-    total, stack = 0, [value]
+    total, stack = 0, [(value, 1)]
     pop, push = stack.pop, stack.append
     while stack:
-        item = pop()
+        item, depth = pop()
+        if depth > MAX_DEPTH:
+            return -1
         if type(item) is dict:
             total += len(item)
             item = item.values()
         elif len(item) > WIDE:
-            wide = _wide(item)
+            wide = _wide(item, depth)
             if wide < 0:
                 return -1
             total += wide
@@ -135,26 +139,45 @@ def count_keys(value: Any) -> int:
             if kind is str:  # the usual value
                 continue
             if kind is dict or kind is list:
-                push(inner)
+                push((inner, depth + 1))
             elif kind is float and not -BIG < inner < BIG:
                 return -1
     return total
 
 
-def _wide(values: list[Any]) -> int:
-    """``count_keys`` of the items of a long list, one level of the tree at a time: each
-    level's values chained in C, not visited one by one."""
-    total, stack = 0, [values]
-    while stack:
-        level = stack.pop()
+def _wide(values: list[Any], depth: int) -> int:
+    """``count_keys`` of the items of a long list at ``depth``, one level of the tree at
+    a time: each level's values chained in C, not visited one by one."""
+    total, level = 0, values
+    while True:
         kinds = set(map(type, level))
         if float in kinds:
             floats = level if kinds == {float} else [v for v in level if type(v) is float]
             if not all(map(BIG.__gt__, map(abs, floats))):  # NaN fails too
                 return -1
         _, dicts, lists = split_kinds(level, kinds, strings=False)  # only containers count
-        if dicts or lists:
-            total += sum(map(len, dicts))
-            stack.append(list(chain(chain.from_iterable(map(dict.values, dicts)),
-                                    chain.from_iterable(lists))))
-    return total
+        if not dicts and not lists:
+            return total
+        depth += 1
+        if depth > MAX_DEPTH:
+            return -1
+        total += sum(map(len, dicts))
+        level = list(chain(chain.from_iterable(map(dict.values, dicts)),
+                           chain.from_iterable(lists)))
+
+
+def deeper_than_allowed(value: Any) -> bool:
+    """Whether containers in ``value`` nest deeper than ``MAX_DEPTH`` (a level at a time,
+    no recursion): what the strict decoders accept must not go deeper than what the fast
+    path accepts, nor than the engine can walk and write."""
+    level, depth = [value], 0
+    while level:
+        containers = [v for v in level if type(v) is dict or type(v) is list]
+        if not containers:
+            return False
+        depth += 1
+        if depth > MAX_DEPTH:
+            return True
+        level = list(chain.from_iterable(v.values() if type(v) is dict else v
+                                         for v in containers))
+    return False

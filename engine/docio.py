@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from . import yamlsafe
+from .columns import MAX_DEPTH, deeper_than_allowed
 from .errors import InputError, Location, OutputError
 from .streams import fast_loads
 
@@ -61,8 +62,11 @@ def parse_json(text: str | bytes, shown: str) -> Any:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, parse_constant=_no_constants, parse_float=_finite,
-                          object_pairs_hook=_unique_pairs)
+        value = json.loads(text, parse_constant=_no_constants, parse_float=_finite,
+                           object_pairs_hook=_unique_pairs)
+        if not deeper_than_allowed(value):
+            return value
+        raise RecursionError
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", location=Location(shown, exc.lineno,
                          exc.colno), hint="fix the file, or check that it is the right one"
@@ -71,8 +75,9 @@ def parse_json(text: str | bytes, shown: str) -> Any:
         raise InputError(f"not UTF-8 text (byte at offset {exc.start})",
                          location=Location(shown), hint="save it as UTF-8 JSON") from None
     except RecursionError:
-        raise InputError("nested too deeply to process", location=Location(shown),
-                         hint="documents nested deeper than about 900 levels are refused"
+        raise InputError(f"nested too deeply (more than {MAX_DEPTH} levels)",
+                         location=Location(shown),
+                         hint=f"keep nesting under {MAX_DEPTH} levels (JSON and YAML alike)"
                          ) from None
     except ValueError as exc:
         line, column = _position(text, exc)

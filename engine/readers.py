@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from learnexport.columns import deeper_than_allowed
 from learnexport.errors import InputError
 from learnexport.streams import ArrayReader, fast_loads
 
@@ -107,7 +108,8 @@ class Poison:
 
 
 class StrictJSON:
-    """json with duplicate keys, NaN, Infinity and out-of-range numbers refused."""
+    """json with duplicate keys, NaN, Infinity, out-of-range numbers and nesting deeper
+    than ``MAX_DEPTH`` refused."""
 
     def __init__(self) -> None:
         self.poisoned = False
@@ -117,8 +119,13 @@ class StrictJSON:
         )
 
     def loads(self, text: str) -> Any:
+        """The value of ``text``; RecursionError when it nests deeper than ``MAX_DEPTH``
+        (json itself stops only near Python's recursion limit, which later steps reach)."""
         self.poisoned = False
-        return self._decoder.decode(text)
+        value = self._decoder.decode(text)
+        if deeper_than_allowed(value):
+            raise RecursionError
+        return value
 
     def _poison(self, reason: str) -> Poison:
         self.poisoned = True
@@ -319,7 +326,7 @@ def iter_json_array(
         try:
             for value, where, problem in ArrayReader(fh, MAX_LINE_BYTES).elements():
                 index += 1
-                if value is None:
+                if value is None and problem is not None:  # damage (null is an element)
                     text = f"{name}{' ' if where else ''}{where}: {problem}"
                     if index == 0:
                         raise InputError(text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import codecs
 import gc
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -32,6 +33,7 @@ PROGRESS_EVERY = 10_000  # records between two progress calls
 CHUNK = MIB
 _WS = " \t\r\n"
 _LINE_DEPTH = 500  # the most brackets in a line read by orjson: far from any depth limit
+_ENDS = re.compile(r"[\s,\]]")  # what may end a number that is an element of an array
 _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
 
 
@@ -206,8 +208,8 @@ class ArrayReader:
                 continue
             item = self._element()
             yield item
-            if item[0] is None:  # damage: the rest of the file cannot be trusted
-                return
+            if item[0] is None and item[2] is not None:  # damage (not a null element):
+                return  # the rest of the file cannot be trusted
             expect_value = False
 
     def _empty_so_far(self) -> bool:
@@ -221,7 +223,10 @@ class ArrayReader:
         while True:
             try:
                 value, end = self.json.raw_decode(self.buf, self.pos)
-                cut = end >= len(self.buf)  # a value ending with the buffer may go on
+                # a value ending with the buffer may go on; so may a number that nothing
+                # ends in the buffer (``1e`` of ``1e5``: the decoder reads ``1``)
+                cut = end >= len(self.buf) or (type(value) in (int, float)
+                                               and _ENDS.search(self.buf, end) is None)
             except json.JSONDecodeError as exc:
                 # near the end of the buffer the element may just be cut by the chunk
                 cut = exc.pos >= len(self.buf) - 16 or "Unterminated" in exc.msg

@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
+from .columns import MAX_DEPTH  # one limit for JSON and YAML
 from .errors import Location
 from .paths import Path
 
-MAX_DEPTH = 200
 MAX_NODES = 200_000
 
 

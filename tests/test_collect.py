@@ -290,6 +290,7 @@ def test_bad_lines_are_skipped_with_line_numbers(tmp_path: Path) -> None:
                               "at column 2)"),
         ('{"a": 1} {"b": 2}', "not JSON (Extra data at column 10)"),
         ("[" * 100_000, "nested too deeply"),
+        ('{"x": ' + "[" * 300 + "]" * 300 + "}", "nested too deeply"),  # orjson reads it
         ("1" * 5000, "not JSON (Exceeds the limit (4300 digits) for integer string conversion: "
                      "value has 5000 digits; use sys.set_int_max_str_digits() to increase the "
                      "limit)"),
@@ -302,6 +303,37 @@ def test_bad_lines_are_skipped_with_line_numbers(tmp_path: Path) -> None:
     assert problems == [
         f"agents-2026-01-01.jsonl line {n}: {why}" for n, (_, why) in enumerate(bad_records, 2)
     ]
+
+
+@pytest.mark.parametrize("layout", ["one line", "one element a line"])
+def test_a_null_element_of_an_array_file_is_skipped_not_taken_for_damage(
+        tmp_path: Path, layout: str) -> None:
+    from learnexport.readers import iter_json_array
+
+    items = [{"a": 1}, None, {"b": 2}, None]
+    text = json.dumps(items) if layout == "one line" else \
+        "[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]\n"
+    path = _write(_project(tmp_path), "learning/patterns.json", text)
+    problems: list[str] = []
+    assert list(iter_json_array(path, problems, fields={})) == [{"a": 1}, {"b": 2}]
+    assert problems == ["patterns.json [1]: not an object (null)",
+                        "patterns.json [3]: not an object (null)"]
+
+
+@pytest.mark.parametrize("chunk", range(1, 24))
+def test_a_number_cut_by_the_read_chunk_is_read_whole(tmp_path: Path, chunk: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The array reader reads 1 MiB at a time; a bare number element cut after ``1e`` or
+    ``-0.`` was read as 1 (or -0), and its rest taken for damage that ended the file."""
+    from learnexport import streams
+    from learnexport.readers import iter_json_array
+
+    monkeypatch.setattr(streams, "CHUNK", chunk)
+    path = _write(_project(tmp_path), "learning/patterns.json",
+                  '[{"a": 1}, 1e5, -0.25, 12345, {"b": 2}]')
+    problems: list[str] = []
+    assert list(iter_json_array(path, problems, fields={})) == [{"a": 1}, {"b": 2}]
+    assert problems == [f"patterns.json [{i}]: not an object (a number)" for i in (1, 2, 3)]
 
 
 def test_unknown_fields_kept_and_absent_fields_allowed(tmp_path: Path) -> None:

@@ -427,3 +427,22 @@ def test_a_duplicate_key_is_never_merged_however_the_colon_is_spaced(
     if duplicated:
         assert not keys_agree(text, parsed)
         assert not keys_agree(text.encode(), parsed)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_count_keys_and_the_strict_readers_stop_at_the_same_depth(wide: bool) -> None:
+    """The fast path (count_keys, by record, or a level at a time under a list longer
+    than WIDE) and the strict readers (deeper_than_allowed) refuse exactly past MAX_DEPTH."""
+    from learnexport.columns import MAX_DEPTH, WIDE, count_keys, deeper_than_allowed
+
+    def nested(levels: int) -> Any:  # ``levels`` containers deep, one key at the bottom
+        value: Any = {"k": 1}
+        for _ in range(levels - 2):
+            value = [value]
+        return [value] * (WIDE + 1 if wide else 1)
+
+    copies = WIDE + 1 if wide else 1
+    assert count_keys(nested(MAX_DEPTH)) == copies
+    assert not deeper_than_allowed(nested(MAX_DEPTH))
+    assert count_keys(nested(MAX_DEPTH + 1)) == -1
+    assert deeper_than_allowed(nested(MAX_DEPTH + 1))
