@@ -48,6 +48,9 @@ class ReportFormat(StrEnum):
 SampleOption = Annotated[str | None, typer.Option(
     "--sample", metavar="DOC", help="Run on this JSON/YAML document, or a generated sample "
     "SIZE[:SEED] (default: a generated small sample, seed 0).")]
+AllRecordsOption = Annotated[bool, typer.Option(
+    "--all-records", help="Read every record of the sample (default: the first 1,000 of "
+    "each list; the time grows with records times rules).")]
 
 
 @policy_app.command("test")
@@ -85,6 +88,7 @@ def test_command(
 def lint_command(
     files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Policy files.")],
     sample: SampleOption = None,
+    all_records: AllRecordsOption = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
     fmt: Annotated[LintFormat, typer.Option(
         "--format", help="text (file:line:col: level: message (check)), github "
@@ -93,7 +97,7 @@ def lint_command(
     """Check policies for rules that match nothing or undo each other, and risky settings."""
     from .policytools import lint, samples
 
-    chosen = samples.load(sample)
+    chosen = samples.load(sample, all_records=all_records)
     results = [lint.lint_file(str(f), chosen.document, chosen.label) for f in files]
     shown = lint.render(results, fmt.value)
     if shown:
@@ -115,6 +119,7 @@ def explain_command(
     sample: SampleOption = None,
     project: Annotated[Path | None, typer.Option(
         "--project", metavar="DIR", help="Run on this project's collected data.")] = None,
+    all_records: AllRecordsOption = False,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")
                    ] = ReportFormat.text,
 ) -> None:
@@ -123,7 +128,7 @@ def explain_command(
     from .policytools import render, samples
     from .policytools.explain import explain
 
-    chosen = samples.load(sample, project)
+    chosen = samples.load(sample, project, all_records=all_records)
     explained = explain(load_policy(file), chosen.document, chosen.label)
     shown = {ReportFormat.text: render.explain_text, ReportFormat.markdown:
              render.explain_markdown, ReportFormat.json: render.explain_json}[fmt]
@@ -137,6 +142,7 @@ def diff_command(
                                                            "read from git.")],
     new: Annotated[str, typer.Argument(metavar="NEW", help="A policy file, or REV:path.")],
     sample: SampleOption = None,
+    all_records: AllRecordsOption = False,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="text, markdown (for a pull "
                                                                "request comment) or json.")
                    ] = ReportFormat.text,
@@ -149,7 +155,7 @@ def diff_command(
     from .policytools.difftool import diff_policies
     from .policytools.gitsrc import load_spec
 
-    chosen = samples.load(sample)
+    chosen = samples.load(sample, all_records=all_records)
     result = diff_policies(load_spec(old), load_spec(new), chosen.document, chosen.label)
     shown = {ReportFormat.text: render.diff_text, ReportFormat.markdown:
              render.diff_markdown, ReportFormat.json: render.diff_json}[fmt]

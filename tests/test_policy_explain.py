@@ -298,3 +298,57 @@ def test_cli_explain_project_and_bad_sample(tmp_path: Path) -> None:
     assert bad.stderr.startswith(f"learnexport: {tmp_path / 'nope.json'}: no such sample "
                                  "document")
     assert "Traceback" not in bad.stderr
+
+
+def test_a_big_sample_is_read_to_the_first_records_of_each_list(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tools trace each value through each rule, so a project's million analytics
+    lines are cut to the first RECORDS records of each list (streams are read once, never
+    held whole) and the label says what was left out; --all-records reads everything."""
+    from learnexport.api import collect
+    from learnexport.sample import generate
+
+    generate(tmp_path / "proj", "small", 1)
+    whole = collect(tmp_path / "proj")
+    sizes = {name: len(whole["analytics"][name]) for name in ("agents", "workflows")}
+    assert sizes["agents"] > 100 and sizes["workflows"] > 50
+    monkeypatch.setattr(samples, "RECORDS", 50)
+
+    cut = samples.load(project=tmp_path / "proj")
+    assert len(cut.document["analytics"]["agents"]) == 50
+    assert cut.document["analytics"]["agents"] == whole["analytics"]["agents"][:50]
+    assert cut.document["collection"]["sources"] == whole["collection"]["sources"]
+    assert cut.document["collection"]["warnings"] == whole["collection"]["warnings"]
+    lists = [v for v in leaves_of_lists(whole) if v > 50]
+    assert cut.label == (f"project {tmp_path / 'proj'}, the first 50 records of each list "
+                         f"({sum(n - 50 for n in lists):,} records of {len(lists)} lists left "
+                         "out; --all-records reads them)")
+    every = samples.load(project=tmp_path / "proj", all_records=True).document
+    every["collection"]["collected_at"] = whole["collection"]["collected_at"]  # (the clock)
+    assert every == whole
+
+    generated = samples.load("small:1")  # a generated sample and a file are cut alike
+    assert generated.label.startswith("the generated sample small:1, the first 50 records")
+    (tmp_path / "doc.json").write_text(json.dumps(whole))
+    from_file = samples.load(str(tmp_path / "doc.json"))
+    from_file.document["collection"]["collected_at"] = cut.document["collection"]["collected_at"]
+    assert from_file.document == cut.document
+    first = ", the first"
+    assert from_file.label == f"{tmp_path / 'doc.json'}{first}" + cut.label.split(first)[1]
+    done = cli("policy", "explain", "policies/default.yaml", "--project", tmp_path / "proj",
+               "--all-records")
+    assert done.returncode == 0, done.stderr
+    assert f"on project {tmp_path / 'proj'}; unmatched: drop" in done.stdout.splitlines()[0]
+
+
+def leaves_of_lists(document: Any) -> list[int]:
+    """The length of every list in ``document``."""
+    out, stack = [], [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            out.append(len(node))
+            stack.extend(node)
+    return out

@@ -8,6 +8,12 @@ collection time, the two values that depend on where and when it was made, are f
 
 Hashes are computed with the fixed key ``docs-example-key`` (``TEST_KEY``), never the
 policy's own key: a tool run needs no secret, and hash values are the same in every run.
+
+A tool follows every value through every rule, so its time grows with the records times
+the rules: a list longer than ``RECORDS`` is cut to its first ``RECORDS`` records (the
+label says so, and how many were left out), unless ``all_records``. A project's analytics
+run to a million lines; its first thousand records show every rule at work (a field seen
+only later, or a filter that only later records pass, is what the cut can miss).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ TEST_KEY = HashKey(EXAMPLE_KEY, "policy-test-key")
 TEST_CLOCK = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SAMPLE_ROOT = "/home/dev/sample-project"
 DEFAULT_SIZE, DEFAULT_SEED = "small", 0
+RECORDS = 1_000  # the records of a list the tools read (see above)
 _GENERATED = re.compile(r"(?P<size>[a-z]+)(?::(?P<seed>[0-9]+))?\Z")
 
 
@@ -62,9 +69,72 @@ def _generated(size: str, seed: int) -> Any:
     return document
 
 
-def load(sample_arg: str | None = None, project: Path | None = None) -> Sample:
-    """The sample named by ``--sample`` / ``--project`` (default: a generated one).
-    ``--sample`` is a document file or, when no such file exists, ``SIZE[:SEED]``."""
+def load(sample_arg: str | None = None, project: Path | None = None, *,
+         all_records: bool = False) -> Sample:
+    """The sample named by ``--sample`` / ``--project`` (default: a generated one), each
+    list cut to its first ``RECORDS`` records unless ``all_records``. ``--sample`` is a
+    document file or, when no such file exists, ``SIZE[:SEED]``."""
+    if project is not None and sample_arg is None:
+        chosen, (lists, left_out) = _project(project, None if all_records else RECORDS)
+    else:
+        chosen, (lists, left_out) = _load(sample_arg, project), (0, 0)
+    if not all_records:
+        more = cut_lists(chosen.document, RECORDS)
+        lists, left_out = lists + more[0], left_out + more[1]
+    if not lists:
+        return chosen
+    return Sample(chosen.document, f"{chosen.label}, the first {RECORDS:,} records of each "
+                  f"list ({left_out:,} records of {lists} "
+                  f"list{'s' * (lists != 1)} left out; --all-records reads them)")
+
+
+def cut_lists(document: Any, limit: int) -> tuple[int, int]:
+    """Cut every list in ``document`` longer than ``limit`` to its first ``limit`` items,
+    in place; (how many lists were cut, how many items left out)."""
+    lists = left_out = 0
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            stack.extend(v for v in node.values() if type(v) in (dict, list))
+        elif type(node) is list:
+            if len(node) > limit:
+                lists, left_out = lists + 1, left_out + len(node) - limit
+                del node[limit:]
+            stack.extend(v for v in node if type(v) in (dict, list))
+    return lists, left_out
+
+
+def _project(project: Path, limit: int | None) -> tuple[Sample, tuple[int, int]]:
+    """A project's collected document, its record streams read once and only their first
+    ``limit`` records kept (all without a limit): the memory of a million analytics lines
+    is never taken. (lists cut, records left out)."""
+    from ..collector import collect, warnings
+    from ..streams import RecordStream
+
+    document = collect(project, lazy=True)
+    lists = left_out = 0
+    objects = [document]
+    while objects:
+        node = objects.pop()
+        for key, value in node.items():
+            if isinstance(value, dict):
+                objects.append(value)
+            elif isinstance(value, RecordStream):
+                kept: list[Any] = []
+                count = 0
+                for record in value:  # the whole pass: it fills in the source's counts
+                    count += 1
+                    if limit is None or count <= limit:
+                        kept.append(record)
+                node[key] = kept
+                if limit is not None and count > limit:
+                    lists, left_out = lists + 1, left_out + count - limit
+    document["collection"]["warnings"] = warnings(document["collection"]["sources"])
+    return Sample(document, f"project {project}"), (lists, left_out)
+
+
+def _load(sample_arg: str | None, project: Path | None) -> Sample:
     if sample_arg is not None and project is not None:
         raise UsageError("give --sample or --project, not both")
     if project is not None:
