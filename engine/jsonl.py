@@ -4,13 +4,17 @@ Every line is one document: it is parsed, run through the whole pipeline (rules,
 check, leak check) and written as one line before the next is read, so a file of any
 length needs the memory of its longest line. The reports of all lines are summed into
 one. The output is written to a temporary file beside the target and renamed into place
-only when every line passed; the first failing line stops the run, naming its number.
+only when every line passed; to stdout, it is kept in an unnamed temporary file and
+copied out only then, so a pipe never gets the first lines of a run that failed. The
+first failing line stops the run, naming its number.
 """
 
 from __future__ import annotations
 
 import gzip
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -21,6 +25,8 @@ from .keys import HashKey
 from .pipeline import RunResult, run
 from .policy import Policy
 from .report import Report, RuleReport
+
+CHUNK = 1024 * 1024
 
 
 def _lines(source: str) -> Iterator[tuple[int, bytes]]:
@@ -48,7 +54,12 @@ def apply_lines(policy: Policy, source: str, target: Path | None, key: HashKey |
     if not write:
         return _run_lines(policy, source, key, None)
     if target is None:
-        return _run_lines(policy, source, key, sys.stdout.buffer)
+        with tempfile.TemporaryFile() as spool:  # on disk: the memory stays that of a line
+            total = _run_lines(policy, source, key, spool)
+            spool.seek(0)
+            shutil.copyfileobj(spool, sys.stdout.buffer, CHUNK)
+            sys.stdout.buffer.flush()
+        return total
     with docio.atomic_output(target) as raw:
         if not target.name.endswith(".gz"):
             return _run_lines(policy, source, key, raw, target)
@@ -68,6 +79,8 @@ def _run_lines(policy: Policy, source: str, key: HashKey | None, out: IO[bytes] 
             exc.location = exc.location or Location(shown, number)
             if exc.location.file == shown and exc.location.line in (None, 1):
                 exc.location = Location(shown, number, exc.location.column)
+            elif exc.location.file != shown:  # the policy's place: say which line failed
+                exc.message = f"{exc.message} (in line {number} of {shown})"
             raise
         _add(total, result)
         if out is not None:

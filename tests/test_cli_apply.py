@@ -419,6 +419,20 @@ def test_jsonl_applies_the_policy_to_each_line_and_sums_the_report(tmp_path: Pat
     assert "Traceback" not in bad.stderr
     assert not (tmp_path / "bad.jsonl").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    # to stdout too, all or nothing: a pipe never gets the lines before the failing one
+    piped = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert piped.returncode == 1 and piped.stdout == "", piped.stdout
+    assert piped.stderr.startswith("learnexport: in.jsonl:2:")
+    # an error placed in the policy names the input line too
+    source.write_text(json.dumps(lines[0]) + "\n" + json.dumps({"email": ["a list"]}) + "\n")
+    (tmp_path / "p2.yaml").write_text(
+        "policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
+        "  - {id: e, select: email, action: round, step: 1}\n")
+    rule_failed = subprocess.run([*command[:-2], "p2.yaml", "in.jsonl"], cwd=tmp_path,
+                                 capture_output=True, text=True)
+    assert rule_failed.returncode == 1 and rule_failed.stdout == ""
+    assert rule_failed.stderr.startswith('learnexport: p2.yaml:5:5: rule "e": at email: ')
+    assert "(in line 1 of in.jsonl)" in rule_failed.stderr, rule_failed.stderr
 
 
 def test_a_stamping_policy_stamps_what_was_collected_and_leaves_the_input_alone(
