@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import cli_fleet, cli_policy, cli_project, docio, keys
-from .cli_base import app, emit, key_app, reports_errors
+from .cli_base import app, dash_is_stdout, dash_refused, emit, key_app, reports_errors
 from .errors import INTERRUPTED
 
 if TYPE_CHECKING:  # the engine is imported by apply when it runs, not by every command
@@ -27,9 +27,11 @@ def apply_command(
                                          help="JSON or YAML document (.gz ok), or - for stdin.")],
     policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy file.")],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write here (gzip if it ends in .gz); default stdout.")] = None,
+        "--output", "-o", callback=dash_is_stdout,
+        help="Write here (gzip if it ends in .gz); default (or -) stdout.")] = None,
     report: Annotated[Path | None, typer.Option(
-        "--report", help="Write the run's report (JSON, paths only) here.")] = None,
+        "--report", callback=dash_refused,
+        help="Write the run's report (JSON, paths only) here.")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show per rule what would happen (counts, paths); write nothing.")
     ] = False,
@@ -115,7 +117,8 @@ def uncovered_summary(report: Report) -> str:
 @key_app.command("new")
 @reports_errors
 def key_new(
-    path: Annotated[Path, typer.Argument(help="Where to create the key file.")],
+    path: Annotated[Path, typer.Argument(help="Where to create the key file.",
+                                         callback=dash_refused)],
 ) -> None:
     """Create a random hash key file (mode 0600); it is never overwritten."""
     created = keys.create_key_file(path)

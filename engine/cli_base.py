@@ -92,6 +92,18 @@ def confirm(title: str, lines: Iterable[str], note: str | None = None) -> None:
         raise typer.Exit(2)
 
 
+def dash_is_stdout(value: Path | None) -> Path | None:
+    """``-o -`` means stdout, as an INPUT of ``-`` means stdin (an option callback)."""
+    return None if value is not None and str(value) == "-" else value
+
+
+def dash_refused(value: Path | None) -> Path | None:
+    """An option that names a file to write, never stdout (an option callback)."""
+    if value is not None and str(value) == "-":
+        raise typer.BadParameter("'-' (stdout) is not taken here: name a file")
+    return value
+
+
 def emit(data: bytes, output: Path | None) -> None:
     """Write a command's result: to stdout, or atomically to ``output``."""
     if output is None:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from . import choices, docio
-from .cli_base import app, confirm, emit, need_consent, progress_for, reports_errors
+from .cli_base import app, confirm, dash_is_stdout, emit, need_consent, progress_for, reports_errors
 
 # The dashboard, submission and fleet libraries are imported by their commands: every
 # other command (export and apply above all) starts without them.
@@ -38,8 +38,9 @@ def dashboard_command(
     capability: Annotated[list[str] | None, typer.Option(
         "--capability", help="Only this capability (repeatable).")] = None,
     since: Annotated[str | None, typer.Option(help="Only records from this day on.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write here; default stdout.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", callback=dash_is_stdout,
+        help="Write here; default (or -) stdout.")] = None,
 ) -> None:
     """Show your own learning data: capabilities, patterns, security, trends, failures."""
     from . import dashboard as dashboard_model
@@ -116,8 +117,9 @@ def verify_command(
 def aggregate_command(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="EXPORT_OR_PACKAGE...", help="Exports, submission packages, or folders of them.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write here; default stdout.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", callback=dash_is_stdout,
+        help="Write here; default (or -) stdout.")] = None,
     min_projects: Annotated[int, typer.Option(
         "--min-projects", help="Suppress every figure with fewer contributing projects.")
     ] = choices.DEFAULT_MIN_PROJECTS,

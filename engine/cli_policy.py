@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from . import docio
-from .cli_base import app, reports_errors
+from .cli_base import app, dash_refused, reports_errors
 
 # The policy tools are imported by their commands, so that the other commands start
 # without them.
@@ -65,7 +65,8 @@ def test_command(
     fmt: Annotated[RunFormat, typer.Option("--format", help="Output format.")
                    ] = RunFormat.text,
     junit_file: Annotated[Path | None, typer.Option(
-        "--junit", metavar="FILE", help="Also write JUnit XML here (for CI).")] = None,
+        "--junit", metavar="FILE", callback=dash_refused,
+        help="Also write JUnit XML here (for CI).")] = None,
     update: Annotated[bool, typer.Option(
         "--update", help="Write each folder case's current result as its expected.json "
         "(review the change before committing it).")] = False,

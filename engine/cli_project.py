@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from . import choices, cli_base, docio
-from .cli_base import app, emit, progress_for, reports_errors
+from .cli_base import app, dash_is_stdout, dash_refused, emit, progress_for, reports_errors
 from .errors import UsageError
 
 # The libraries are imported by the commands that use them (a command starts with what it
@@ -55,8 +55,9 @@ def sample_command(
 def collect_command(
     project: Annotated[Path, typer.Argument(help="Project folder (holding .tapps-agents/).")
                        ] = Path("."),
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write here; default stdout.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", callback=dash_is_stdout,
+        help="Write here; default (or -) stdout.")] = None,
 ) -> None:
     """Read the project's learning data into one JSON document, raw (local use only)."""
     from .collector import collect
@@ -77,7 +78,8 @@ def export_command(
     policy: Annotated[Path | None, typer.Option(
         "--policy", "-p", help="Policy file; default: the shipped default policy.")] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Default: .tapps-agents/exports/learning-export-YYYYMMDD.json"
+        "--output", "-o", callback=dash_refused,
+        help="Default: .tapps-agents/exports/learning-export-YYYYMMDD.json"
     )] = None,
     fmt: Annotated[Format, typer.Option("--format", help="json or yaml.")] = Format.json,
     compress: Annotated[bool, typer.Option("--compress", help="gzip the file (.gz).")] = False,
@@ -131,8 +133,9 @@ def migrate_command(
     file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
     to: Annotated[str, typer.Option("--to", help=f"Target schema version "
                                                  f"({', '.join(choices.VERSIONS)}).")],
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write here; default stdout.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", callback=dash_is_stdout,
+        help="Write here; default (or -) stdout.")] = None,
 ) -> None:
     """Migrate an export to a newer schema version (checked before and after)."""
     from . import versions

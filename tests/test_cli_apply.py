@@ -134,6 +134,19 @@ def test_apply_starts_without_libraries_it_does_not_use(work: Path) -> None:
     assert (work / "out.json").read_bytes() == PRETTY
 
 
+def test_dash_as_output_is_stdout_and_a_file_option_refuses_it(work: Path) -> None:
+    """``-`` is stdin as an INPUT, so ``-o -`` is stdout (it wrote a file named '-');
+    an option that can only name a file refuses it rather than create '-'."""
+    done = run(work, *APPLY, "d.json", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == PRETTY
+    for refused in ((*APPLY, "d.json", "--report", "-"), ("key", "new", "-")):
+        bad = run(work, *refused)
+        assert bad.returncode == 2, bad.stderr
+        assert b"'-' (stdout) is not taken here: name a file" in bad.stderr
+    assert listing(work) == {"p.yaml", "d.json", "k.key"}  # no file named '-'
+
+
 def test_apply_replaces_an_existing_output_whole(work: Path) -> None:
     (work / "out.json").write_text("x" * 100_000, encoding="utf-8")
     assert run(work, *APPLY, "d.json", "-o", "out.json").returncode == 0
