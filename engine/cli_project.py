@@ -106,7 +106,10 @@ def export_command(
         prepared = exporter.prepare(project, policy=policy, output=output, fmt=fmt.value,
                                   compress=compress, filters=filters,
                                   hash_key_file=hash_key_file, progress=tick)
-    for warning in prepared.result.document.get("export_metadata", {}).get("warnings", []):
+    warnings = list(prepared.result.document.get("export_metadata", {}).get("warnings", []))
+    if (unfit := exporter.format_warning(prepared.policy)) is not None:
+        warnings.append(unfit)
+    for warning in warnings:
         sys.stderr.write(f"learnexport: warning: {warning}\n")
     if not yes:
         cli_base.confirm("This export will be written:", prepared.summary())

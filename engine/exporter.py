@@ -92,6 +92,21 @@ def prepare(project: Path | str = ".", *, policy: Path | None = None,
                     document["collection"]["sources"])
 
 
+def format_warning(policy: Policy) -> str | None:
+    """Why what ``policy`` writes is not a learning export, or None. An export is that
+    format when its policy names the schema it is checked against and stamps
+    ``export_metadata`` (whose ``schema_version`` validate and submit read); another
+    policy still runs, checked for leaks, but its file is refused by validate and submit."""
+    missing = [text for text, ok in (("'schema:'", bool(policy.schema)),
+                                     ("'stamp: export_metadata'",
+                                      policy.stamp == "export_metadata")) if not ok]
+    if not missing:
+        return None
+    return (f"policy {policy.id} has no {' and no '.join(missing)}: this file is not a "
+            "learning export, and validate and submit will refuse it (for other policies, "
+            "use learnexport apply)")
+
+
 def write(prepared: Prepared) -> Path:
     folder = prepared.output.parent
     try:

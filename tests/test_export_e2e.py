@@ -177,6 +177,25 @@ def test_consent_is_refused_off_a_terminal_without_yes(cli, fresh_small, tmp_pat
     assert not target.exists()
 
 
+def test_a_policy_without_schema_or_stamp_is_said_not_to_make_a_learning_export(
+        cli, fresh_small, tmp_path) -> None:
+    """export runs any policy (the leak check still guards it), but a file without the
+    schema and the stamp is no learning export: validate and submit refuse it, so export
+    says so as it writes it, and the default policy draws no such warning."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text("policy: bare\nversion: 1.0.0\nunmatched: drop\nrules:\n"
+                      "  - {id: days, select: 'memory[*].timestamp', action: round, to: day}\n")
+    done = cli.run("export", fresh_small.root, "--yes", "-p", policy, "-o", tmp_path / "x.json")
+    assert done.returncode == 0, done.stderr
+    assert ("learnexport: warning: policy bare has no 'schema:' and no 'stamp: export_metadata'"
+            ": this file is not a learning export, and validate and submit will refuse it (for "
+            "other policies, use learnexport apply)") in done.stderr
+    refused = cli.run("validate", tmp_path / "x.json")
+    assert refused.returncode == 1 and "not a learning export" in refused.stderr
+    default = cli.run("export", fresh_small.root, "--yes", "-o", tmp_path / "y.json")
+    assert default.returncode == 0 and "not a learning export" not in default.stderr
+
+
 def test_yaml_format_parses_and_validates(cli, small_export, tmp_path) -> None:
     target = tmp_path / "export.yaml"
     result = cli.ok("export", small_export.project, "--yes", "--format", "yaml", "-o", target)
