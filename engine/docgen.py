@@ -21,10 +21,11 @@ HEADER = """\
 # Policy reference
 
 A policy is one YAML file that says, rule by rule, what happens to each part of a
-document. This page is the full reference of format version 1; it extends the contract in
-`shared/docs/policy-format.md` and never breaks it. Every example below is run by the
-test suite (`tests/test_docs.py`): each shows a rule, the document it is `given`, and the
-result it must `expect`. Unless an example says otherwise it runs with `unmatched: keep`
+document. This page is the full reference of format version 1; it extends the team's
+format contract (`policy-format.md`, kept with the design documents outside this
+repository) and never breaks it: everything a user needs is here. Every example below
+is run by the test suite (`tests/test_docs.py`): each shows a rule, the document it is
+`given`, and the result it must `expect`. Unless an example says otherwise it runs with `unmatched: keep`
 (so it shows one rule's effect) and the hash key `docs-example-key`.
 
 ## The file
