@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import choices, schemacheck
-from .errors import InputError, did_you_mean
+from .errors import InputError, Location, SchemaCheckError, did_you_mean
 from .paths import json_copy
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -52,9 +52,18 @@ def declared_version(doc: Any, shown: str) -> str:
 
 
 def validate(doc: Any, shown: str) -> str:
-    """Check ``doc`` against the schema it declares; returns the version."""
+    """Check ``doc`` against the schema it declares; returns the version. A failure names
+    the file and speaks of the file (the engine's wording is about a policy's result)."""
     version = declared_version(doc, shown)
-    schemacheck.check(doc, schema_name(version))
+    try:
+        schemacheck.check(doc, schema_name(version))
+    except SchemaCheckError as exc:
+        count = len(exc.problems)
+        raise SchemaCheckError(
+            f"does not pass schema {schema_name(version)}, the version it declares "
+            f"({count} problem{'s' * (count != 1)})", exc.problems, location=Location(shown),
+            hint="it was edited or damaged after export, or not written by learnexport "
+            "export; export it again") from None
     return version
 
 

@@ -385,7 +385,10 @@ def test_validate_refuses_a_tampered_export(cli, small_export, tmp_path, tamper,
     path.write_text(json.dumps(doc, indent=2), "utf-8")
     result = cli.run("validate", path)
     assert result.returncode == 3
-    assert "does not pass schema export-1.0 (1 problem)" in result.stderr
+    assert result.stderr.startswith(
+        f"learnexport: {path}: does not pass schema export-1.0, the version it declares (1 "
+        "problem). It was edited or damaged after export, or not written by learnexport "
+        "export; export it again\n")  # about the file, not a policy (it named no file)
     assert f"  - {expected}" in result.stderr
     assert result.stdout == ""
 

@@ -252,9 +252,9 @@ def test_invalid_inputs_fail_with_the_file_named(fleet: Fleet, tmp_path: Path) -
     with pytest.raises(SchemaCheckError) as caught:
         aggregate([*fleet.exports, bad, worse], min_projects=2, workers=1)
     text = caught.value.render()
-    assert text.startswith(f"{bad}: the result does not pass schema export-1.0 (1 problem) "
-                           "(1 more input(s) failed too). Fix or remove them: the aggregate "
-                           "counts only valid exports\n")
+    assert text.startswith(f"{bad}: does not pass schema export-1.0, the version it declares "
+                           "(1 problem) (1 more input(s) failed too). Fix or remove them: the "
+                           "aggregate counts only valid exports\n")
     assert "\n  - capability_metrics.capabilities[0].success_rate: must be at most 1" in text
     with pytest.raises(InputError, match="not a learning export"):
         aggregate([_write(tmp_path, "other.json", {"a": 1})], workers=1)
