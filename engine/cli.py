@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import cli_fleet, cli_policy, cli_project, docio, keys
-from .cli_base import app, dash_is_stdout, dash_refused, emit, key_app, reports_errors
+from .cli_base import app, dash_is_stdout, dash_refused, emit, key_app, output_fits, reports_errors
 from .errors import INTERRUPTED
 
 if TYPE_CHECKING:  # the engine is imported by apply when it runs, not by every command
@@ -47,6 +47,8 @@ def apply_command(
     from .policy import load_policy
     from .provenance import Stamp
 
+    output_fits(output, "json", "apply writes JSON (gzip when the name ends in .gz): name "
+                "the output .json or .json.gz")
     loaded = load_policy(policy)
     key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file,
                        where=loaded.where.get("hash.key"))

@@ -104,6 +104,22 @@ def dash_refused(value: Path | None) -> Path | None:
     return value
 
 
+_SUFFIXES = {"json": (".json",), "yaml": (".yaml", ".yml"), "html": (".html", ".htm"),
+             "text": (".txt",)}
+
+
+def output_fits(output: Path | None, written: str, hint: str) -> None:
+    """Refuse an OUTPUT whose name says another format than the one written (``-o x.html``
+    for text, ``-o x.json`` for YAML); a name with no known ending is taken as it is."""
+    if output is None:
+        return
+    name = output.name.lower().removesuffix(".gz")
+    said = next((kind for kind, ends in _SUFFIXES.items() if name.endswith(ends)), written)
+    if said != written:
+        raise UsageError(f"{output}: the name says {said.upper()}, but this writes "
+                         f"{written.upper()}; nothing was written", hint=hint)
+
+
 def emit(data: bytes, output: Path | None) -> None:
     """Write a command's result: to stdout, or atomically to ``output``."""
     if output is None:

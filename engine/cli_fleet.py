@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from . import choices, docio
-from .cli_base import app, confirm, dash_is_stdout, emit, need_consent, progress_for, reports_errors
+from .cli_base import (
+    app,
+    confirm,
+    dash_is_stdout,
+    emit,
+    need_consent,
+    output_fits,
+    progress_for,
+    reports_errors,
+)
 
 # The dashboard, submission and fleet libraries are imported by their commands: every
 # other command (export and apply above all) starts without them.
@@ -43,6 +52,8 @@ def dashboard_command(
         help="Write here; default (or -) stdout.")] = None,
 ) -> None:
     """Show your own learning data: capabilities, patterns, security, trends, failures."""
+    output_fits(output, fmt.value, "--format names what is written (text, json or html): "
+                "change it, or the file's name")
     from . import dashboard as dashboard_model
     from .collector import collect
     from .provenance import day

@@ -101,6 +101,12 @@ def export_command(
 
     filters = Filters.checked(capability or (), agent or (), since, until,
                               [s.value for s in exclude or ()], prefix="--")
+    cli_base.output_fits(output, fmt.value, f"--format {fmt.value} names what is written: "
+                         "change it, or the file's name")
+    if compress and output is not None and not output.name.endswith(".gz"):
+        raise UsageError(f"{output}: --compress writes gzip, and this name does not end in "
+                         ".gz; nothing was written", hint=f"name it {output.name}.gz (a name "
+                         "ending in .gz is compressed without --compress)")
     cli_base.need_consent(yes, "export")
     with progress_for("exporting") as tick:
         prepared = exporter.prepare(project, policy=policy, output=output, fmt=fmt.value,

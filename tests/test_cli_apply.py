@@ -145,6 +145,11 @@ def test_dash_as_output_is_stdout_and_a_file_option_refuses_it(work: Path) -> No
         assert bad.returncode == 2, bad.stderr
         assert b"'-' (stdout) is not taken here: name a file" in bad.stderr
     assert listing(work) == {"p.yaml", "d.json", "k.key"}  # no file named '-'
+    yaml_named = run(work, *APPLY, "d.json", "-o", "out.yaml")  # apply writes JSON only
+    assert yaml_named.returncode == 2
+    assert yaml_named.stderr.startswith(b"learnexport: out.yaml: the name says YAML, but this "
+                                        b"writes JSON; nothing was written")
+    assert listing(work) == {"p.yaml", "d.json", "k.key"}
 
 
 def test_apply_replaces_an_existing_output_whole(work: Path) -> None:

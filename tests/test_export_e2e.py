@@ -196,6 +196,28 @@ def test_a_policy_without_schema_or_stamp_is_said_not_to_make_a_learning_export(
     assert default.returncode == 0 and "not a learning export" not in default.stderr
 
 
+@pytest.mark.parametrize(("args", "name", "said"), [
+    (("export", "--yes", "--compress"), "e.json", "--compress writes gzip, and this name does "
+                                                  "not end in .gz; nothing was written"),
+    (("export", "--yes", "--format", "yaml"), "e.json", "the name says JSON, but this writes "
+                                                        "YAML; nothing was written"),
+    (("export", "--yes"), "e.yml.gz", "the name says YAML, but this writes JSON"),
+    (("dashboard",), "d.html", "the name says HTML, but this writes TEXT"),
+    (("dashboard", "--format", "json"), "d.txt", "the name says TEXT, but this writes JSON"),
+], ids=["compress-without-gz", "yaml-into-json", "json-into-yml-gz", "text-into-html",
+        "json-into-txt"])  # fmt: skip
+def test_an_output_named_for_another_format_is_refused(cli, fresh_small, tmp_path, args,
+                                                       name, said) -> None:
+    """A named output is never renamed (--compress once wrote e.json.gz for -o e.json) nor
+    filled with another format than its name says."""
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / name
+    done = cli.run(args[0], fresh_small.root, *args[1:], "-o", target)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"learnexport: {target}: {said}")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_yaml_format_parses_and_validates(cli, small_export, tmp_path) -> None:
     target = tmp_path / "export.yaml"
     result = cli.ok("export", small_export.project, "--yes", "--format", "yaml", "-o", target)
@@ -222,8 +244,9 @@ def test_compress_writes_valid_gzip(cli, fresh_small, small_export) -> None:
         "hash_key_id"]
 
 
-def test_compress_adds_gz_to_a_given_name(cli, small_export, tmp_path) -> None:
-    cli.ok("export", small_export.project, "--yes", "--compress", "-o", tmp_path / "e.json")
+def test_compress_writes_the_given_gz_name(cli, small_export, tmp_path) -> None:
+    # a name without .gz is refused (test_an_output_named_for_another_format_is_refused)
+    cli.ok("export", small_export.project, "--yes", "--compress", "-o", tmp_path / "e.json.gz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json.gz"]
     doc = json.loads(gzip.decompress((tmp_path / "e.json.gz").read_bytes()))
     assert _without_timestamp(doc) == _without_timestamp(small_export.doc)
