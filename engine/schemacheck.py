@@ -165,8 +165,12 @@ def _describe(error: Any, schema: Any, show: Any = repr) -> Problem:
                        f"use {constraint} or {'more' if word == 'at least' else 'less'}")
     if code in (cerr.MIN_LENGTH.code, cerr.MAX_LENGTH.code):
         word = "at least" if code == cerr.MIN_LENGTH.code else "at most"
-        return Problem(path, f"must have {word} {constraint} items or characters, "
-                       f"not {len(value)}")
+        unit = "characters" if isinstance(value, str) else "items"
+        meta = _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
+        if "message" in meta:  # the schema's own words (a reason too short to audit)
+            return Problem(path, f"{show(value)} {meta['message']} ({len(value)} {unit}; "
+                           f"{word} {constraint})", meta.get("hint"))
+        return Problem(path, f"must have {word} {constraint} {unit}, not {len(value)}")
     if code == cerr.NOT_NULLABLE.code:
         return Problem(path, "must not be null", "give a value or remove the key")
     if code == cerr.EMPTY_NOT_ALLOWED.code:

@@ -144,6 +144,10 @@ CASES = [
         first="learnexport: p.yaml:7:13: rule \"r\": unknown action 'hsh' (did you mean "
               "'hash'?). Use one of: keep, drop, hash, round, generalize, replace, mask, redact, "
               "aggregate"),
+    Bad("allow-reason-too-short", {"p.yaml": HEAD + "allow:\n  - {detector: email, path: "
+                                              "'memory[*].who', reason: test}\n" + GOOD_RULES},
+        first="learnexport: p.yaml:5:54: 'test' is too short for a reason (4 characters; at "
+              "least 10). Say why this detector is wrong for this path; auditors read it"),
     Bad("unknown-option", {"p.yaml": rule("select: memory[*].task_id\naction: hash\nlenght: 8")},
         first="learnexport: p.yaml:8:5: rule \"r\": unknown option 'lenght' for action hash (did "
               "you mean 'length'?). The options of hash are length, prefix"),
