@@ -119,6 +119,10 @@ def create_key_file(path: Path) -> HashKey:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     except FileExistsError:
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; no key was written",
+                              hint=f"name the key file itself, e.g. {path / 'hash.key'}"
+                              ) from None
         raise OutputError(f"{path}: a key file is already there; not overwritten",
                           hint="delete it first to rotate the key (old hashes will not match)"
                           ) from None

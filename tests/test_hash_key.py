@@ -77,6 +77,12 @@ def test_key_new_never_overwrites(tmp_path: Path) -> None:
     assert result.stderr == ("learnexport: k: a key file is already there; not overwritten. "
                              "Delete it first to rotate the key (old hashes will not match)\n")
     assert (tmp_path / "k").read_text() == "old key that must stay the same\n"
+    (tmp_path / "keys").mkdir()
+    folder = _run("key", "new", "keys", cwd=tmp_path)  # not "a key file is already there"
+    assert folder.returncode == 1
+    assert folder.stderr == ("learnexport: keys: is a folder; no key was written. Name the key "
+                             "file itself, e.g. keys/hash.key\n")
+    assert list((tmp_path / "keys").iterdir()) == []
 
 
 def test_the_project_key_is_created_0600_by_the_first_export(project: Path,

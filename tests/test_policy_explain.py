@@ -298,6 +298,10 @@ def test_cli_explain_project_and_bad_sample(tmp_path: Path) -> None:
     assert bad.stderr.startswith(f"learnexport: {tmp_path / 'nope.json'}: no such sample "
                                  "document")
     assert "Traceback" not in bad.stderr
+    folder = cli("policy", "explain", "policies/example.yaml", "--sample", tmp_path / "proj")
+    assert folder.returncode == 1
+    assert folder.stderr == (f"learnexport: {tmp_path / 'proj'}: is a folder, not a document. "
+                             f"For a project's data, use --project {tmp_path / 'proj'}\n")
 
 
 def test_a_big_sample_is_read_to_the_first_records_of_each_list(

@@ -151,6 +151,9 @@ def _load(sample_arg: str | None, project: Path | None) -> Sample:
         raise InputError(f"{sample_arg}: no such sample document",
                          hint="name a JSON or YAML document, or a generated sample: "
                          f"{', '.join(sample.SIZES)} (optionally SIZE:SEED)")
+    if Path(sample_arg).is_dir():
+        raise InputError(f"{sample_arg}: is a folder, not a document",
+                         hint=f"for a project's data, use --project {sample_arg}")
     return Sample(docio.read_document(sample_arg), sample_arg)
 
 
