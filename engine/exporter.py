@@ -20,7 +20,7 @@ import yaml
 
 from . import choices, docio
 from .collector import collect
-from .errors import OutputError
+from .errors import OutputError, UsageError, did_you_mean
 from .keys import resolve
 from .pipeline import RunResult, run
 from .policy import Policy, load_policy
@@ -134,6 +134,14 @@ def narrow(document: dict[str, Any], filters: Filters) -> None:
     """Keep only the records the filters name (in place, on the collected copy)."""
     caps, agents = set(filters.capabilities), set(filters.agents)
     metrics = document["capabilities"].get("metrics")
+    if caps:  # a name that matches nothing is a typo more often than not: say so
+        known = sorted({m["capability_id"] for m in metrics or ()
+                        if isinstance(m, dict) and isinstance(m.get("capability_id"), str)})
+        for name in filters.capabilities:
+            if name not in known:
+                raise UsageError(f"--capability {name}: no such capability in this project"
+                                 f"{did_you_mean(name, known)}",
+                                 hint=f"known: {', '.join(known) or 'none'}")
     if isinstance(metrics, list):
         document["capabilities"]["metrics"] = [
             m for m in metrics if (not caps or m.get("capability_id") in caps)

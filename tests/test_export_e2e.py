@@ -218,6 +218,18 @@ def test_an_output_named_for_another_format_is_refused(cli, fresh_small, tmp_pat
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_a_capability_filter_that_names_no_capability_is_refused(cli, fresh_small,
+                                                                   tmp_path) -> None:
+    """As the dashboard does: 'export --capability nonexistent' wrote an export of nothing
+    with exit 0; a typo is now named, with the project's capabilities."""
+    done = cli.run("export", fresh_small.root, "--yes", "--capability", "code_reveiw",
+                   "-o", tmp_path / "x.json")
+    assert done.returncode == 2
+    assert done.stderr.startswith("learnexport: --capability code_reveiw: no such capability "
+                                  "in this project (did you mean 'code_review'?). Known: ")
+    assert not (tmp_path / "x.json").exists()
+
+
 def test_yaml_format_parses_and_validates(cli, small_export, tmp_path) -> None:
     target = tmp_path / "export.yaml"
     result = cli.ok("export", small_export.project, "--yes", "--format", "yaml", "-o", target)

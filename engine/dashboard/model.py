@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .. import collector, exporter
-from ..errors import UsageError, did_you_mean
 from ..provenance import Filters
 from ..streams import RecordStream
 from .figures import (
@@ -66,15 +65,8 @@ def _day(stamp: Any) -> str | None:
 
 
 def narrow(document: dict[str, Any], capabilities: Sequence[str], since: str | None) -> None:
-    """Keep only the named capabilities and the records from ``since`` on (in place)."""
-    metrics = _dicts(_mapping(document.get("capabilities")).get("metrics"))
-    known = sorted({str(m["capability_id"]) for m in metrics
-                    if isinstance(m.get("capability_id"), str)})
-    for name in capabilities:
-        if name not in known:
-            raise UsageError(f"--capability {name}: no such capability in this project"
-                             f"{did_you_mean(name, known)}",
-                             hint=f"known: {', '.join(known) or 'none'}")
+    """Keep only the named capabilities (an unknown one is refused) and the records from
+    ``since`` on (in place)."""
     exporter.narrow(document, Filters(capabilities=tuple(capabilities), since=since))
     if since:
         for metric in _dicts(_mapping(document.get("capabilities")).get("metrics")):
