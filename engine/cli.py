@@ -56,10 +56,13 @@ def apply_command(
         _apply_lines(loaded, input, output, report, dry_run, key)
         return
     document = docio.read_document(input)
+    sections = list(document) if isinstance(document, dict) else []  # (before the rules)
     stamp = Stamp(loaded, document, key) if loaded.stamp else None
     # The document was parsed for this run: the engine may work on it in place, except
     # when a stamp must still read its project and collection sections afterwards.
     result = run(loaded, document, key=key, stamp=stamp, copy=stamp is not None)
+    for warning in absent_sections(loaded, result.report, sections):
+        sys.stderr.write(f"learnexport: warning: {warning}\n")
     if dry_run:
         typer.echo(render_dry_run(loaded, result))
         return
@@ -87,6 +90,22 @@ def report_dict(result: RunResult) -> dict[str, Any]:
     out = result.report.to_dict()
     out["hash_key_id"] = result.key.id if result.key else None
     out["allowances"] = [use.to_dict() for use in result.allowances]
+    return out
+
+
+def absent_sections(policy: Policy, report: Report, sections: list[str]) -> list[str]:
+    """A warning for each rule that matched nothing because the input has no such
+    top-level key (a typo such as ``memroy[*].id`` would otherwise empty the output
+    without a word under ``unmatched: drop``)."""
+    from .errors import did_you_mean
+
+    out = []
+    for rule, done in zip(policy.rules, report.rules, strict=True):
+        first = rule.selector.static_prefix[:1]
+        if done.matched or not first or not isinstance(first[0], str) or first[0] in sections:
+            continue
+        out.append(f'{rule.location or policy.source}: rule "{rule.id}" matched nothing: '
+                   f"the input has no '{first[0]}'{did_you_mean(first[0], sections)}")
     return out
 
 

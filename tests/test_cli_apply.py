@@ -152,6 +152,19 @@ def test_dash_as_output_is_stdout_and_a_file_option_refuses_it(work: Path) -> No
     assert listing(work) == {"p.yaml", "d.json", "k.key"}
 
 
+def test_a_rule_whose_section_is_absent_is_warned_about(work: Path) -> None:
+    """A typo in a selector's first key matched nothing and, with unmatched: drop, left
+    '{}' without a word; apply now warns (the run itself is unchanged)."""
+    (work / "typo.yaml").write_text(POLICY.replace("memory[*].task_id", "memroy[*].task_id"),
+                                    encoding="utf-8")
+    done = run(work, "apply", "--policy", "typo.yaml", "--hash-key-file", "k.key", "d.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().splitlines() == [
+        "learnexport: warning: typo.yaml:5:5: rule \"ids\" matched nothing: the input has "
+        "no 'memroy' (did you mean 'memory'?)"]
+    assert run(work, *APPLY, "d.json").stderr == b""  # no warning for the right name
+
+
 def test_apply_replaces_an_existing_output_whole(work: Path) -> None:
     (work / "out.json").write_text("x" * 100_000, encoding="utf-8")
     assert run(work, *APPLY, "d.json", "-o", "out.json").returncode == 0
