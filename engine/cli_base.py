@@ -120,13 +120,14 @@ def output_fits(output: Path | None, written: str, hint: str) -> None:
                          f"{written.upper()}; nothing was written", hint=hint)
 
 
-def emit(data: bytes, output: Path | None) -> None:
-    """Write a command's result: to stdout, or atomically to ``output``."""
+def emit(data: bytes, output: Path | None, *, private: bool = False) -> None:
+    """Write a command's result: to stdout, or atomically to ``output`` (mode 0600 when
+    ``private``: raw data)."""
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        docio.write_atomic(output, data)
+        docio.write_atomic(output, data, private=private)
 
 
 def _fail(message: str, code: int) -> None:

@@ -67,7 +67,7 @@ def collect_command(
     for warning in document["collection"]["warnings"]:
         sys.stderr.write(f"learnexport: warning: {warning}\n")
     data = docio.encode_json(document, pretty=True)
-    emit(data, output)
+    emit(data, output, private=True)  # raw data: for the owner's eyes only
 
 
 @app.command("export")

@@ -195,13 +195,15 @@ def encode_json(document: Any, pretty: bool = True) -> bytes:
 _PRETTY = orjson.OPT_INDENT_2
 
 
-def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> None:
-    """Write ``data`` to ``path`` all or nothing (gzip when the name ends in .gz)."""
+def write_atomic(path: Path, data: bytes, *, compress: bool | None = None,
+                 private: bool = False) -> None:
+    """Write ``data`` to ``path`` all or nothing (gzip when the name ends in .gz); mode
+    0600 when ``private`` (raw data), else the usual 0644 less the umask."""
     if compress is None:
         compress = path.name.endswith(".gz")
     if compress:
         data = gzip.compress(data, mtime=0)
-    with atomic_output(path) as handle:
+    with atomic_output(path, private=private) as handle:
         try:
             handle.write(data)
         except OSError as exc:
@@ -209,7 +211,7 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None) -> No
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path, *, private: bool = False) -> Iterator[BinaryIO]:
     """A temporary file beside ``path`` to write into; when the block ends without an
     error it is synced, given the usual mode and renamed onto ``path`` (all or nothing),
     else removed. Refuses a folder and a device, pipe or socket (renaming onto
@@ -232,7 +234,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
             handle.close()
-            os.chmod(tmp_name, 0o644 & ~_umask())
+            os.chmod(tmp_name, 0o600 if private else 0o644 & ~_umask())
             os.replace(tmp_name, path)
         except OSError as exc:
             raise output_error(path, exc) from None

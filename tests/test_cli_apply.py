@@ -474,6 +474,8 @@ def test_a_stamping_policy_stamps_what_was_collected_and_leaves_the_input_alone(
     assert run(tmp_path, "sample", str(project), "--size", "small").returncode == 0
     collected = run(tmp_path, "collect", str(project), "-o", "doc.json")
     assert collected.returncode == 0, collected.stderr
+    # the raw collected document is for its owner only (it was 0644 like an export)
+    assert stat.S_IMODE((tmp_path / "doc.json").stat().st_mode) == 0o600
     assert run(tmp_path, "key", "new", "k.key").returncode == 0
     before = (tmp_path / "doc.json").read_bytes()
     done = run(tmp_path, "apply", "--policy", str(POLICIES / "default.yaml"), "doc.json",
