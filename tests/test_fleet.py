@@ -364,3 +364,42 @@ def test_every_command_in_the_maintainers_guide_runs_as_shown(tmp_path: Path) ->
     assert len(examples) >= 8
     for example in examples:
         check_example(example, tmp_path, "docs/maintainers.md")
+
+
+def test_a_project_that_exports_again_under_a_new_key_is_still_one_project(
+        fleet: Fleet, tmp_path: Path) -> None:
+    """A project counted by its key id: one that lost or replaced its key and exported
+    again counted twice, and its own figures passed --min-projects 2 (a new-user trial
+    found it). The same figures under another key are now the same project."""
+    from learnexport.api import export as export_project
+
+    project = fleet.folder.parent / f"project-{SEEDS[0]}"
+    other_key = tmp_path / "new.key"
+    other_key.write_text("f" * 64 + "\n")
+    other_key.chmod(0o600)
+    again = export_project(project, output=tmp_path / "again.json", hash_key_file=other_key)
+    assert again.path is not None
+    first, second = (json.loads(p.read_text("utf-8")) for p in (fleet.exports[0], again.path))
+    assert first["export_metadata"]["hash_key_id"] != second["export_metadata"]["hash_key_id"]
+    assert inputs.content_id(first) == inputs.content_id(second)
+    assert inputs.content_id(first) != inputs.content_id(fleet.docs()[1])
+    out = aggregate([fleet.exports[0], again.path], min_projects=2, workers=1)
+    assert out["aggregate"]["projects"] == 1 and out["aggregate"]["duplicates"] == 1
+    assert _rows(out) == []  # nothing from one project
+    base = aggregate(fleet.exports, min_projects=2, workers=1)
+    assert aggregate([*fleet.exports, again.path], min_projects=2, workers=1) == {
+        **base, "aggregate": {**base["aggregate"], "inputs": len(fleet.exports) + 1,
+                              "duplicates": 1}}
+
+
+def test_a_broken_copy_stops_the_run_even_when_an_intact_copy_counts(
+        fleet: Fleet, tmp_path: Path) -> None:
+    """Copies of one project are checked too: a tampered one was dropped unread when the
+    intact copy was newer, and the run ended with exit 0."""
+    doc = fleet.docs()[0]
+    doc["capability_metrics"]["capabilities"][0]["success_rate"] = 1.5
+    doc["export_metadata"]["export_timestamp"] = "2000-01-01T00:00:00Z"  # the older copy
+    tampered = _write(tmp_path, "tampered.json", doc)
+    with pytest.raises(SchemaCheckError) as caught:
+        aggregate([fleet.exports[0], tampered, fleet.exports[1]], min_projects=2, workers=1)
+    assert caught.value.render().startswith(f"{tampered}: does not pass schema export-1.0")

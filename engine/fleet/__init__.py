@@ -17,6 +17,7 @@ from typing import Any
 from .. import choices, leakcheck
 from ..errors import UsageError
 from . import combine, inputs
+from .combine import Partial
 
 ENGINES = ("local", "dask")
 DEFAULT_MIN_PROJECTS = choices.DEFAULT_MIN_PROJECTS
@@ -44,6 +45,11 @@ def aggregate(paths: Iterable[str | Path], *, min_projects: int = DEFAULT_MIN_PR
     files = inputs.expand(paths)
     loaded = [inputs.load(position, path) for position, path in enumerate(files)]
     items, duplicates = inputs.newest_per_project(loaded)
+    # the exports that do not count are checked too: a broken or tampered copy stops the
+    # run like any invalid input (it was dropped unread when an intact copy was newer)
+    kept = {item.position for item in items}
+    checked = [combine.contribute(entry.item) for entry in loaded
+               if entry.item.position not in kept]
     del loaded  # the older exports' bytes are not needed any more
     if engine == "dask":
         from . import dask_engine
@@ -53,7 +59,8 @@ def aggregate(paths: Iterable[str | Path], *, min_projects: int = DEFAULT_MIN_PR
         from . import local
 
         partial = local.summarize(items, workers=workers)
-    combine.raise_failures(partial)
+    combine.raise_failures(combine.merge_all(  # (the copies' failures, not their figures)
+        [partial, *(Partial({}, failed=c.failed, failures=c.failures) for c in checked)]))
     document = combine.publish(partial, min_projects, inputs=len(files), duplicates=duplicates)
     leakcheck.enforce(document, tainted=set())
     return document
