@@ -110,17 +110,21 @@ def submit_command(
 @app.command("verify")
 @reports_errors
 def verify_command(
-    package: Annotated[Path, typer.Argument(help="A submission package (.tar.gz).")],
+    packages: Annotated[list[Path], typer.Argument(
+        metavar="PACKAGE...", help="Submission packages (.tar.gz).")],
 ) -> None:
-    """Check a submission package: manifest, file hashes, schema and leak check."""
+    """Check submission packages: manifest, file hashes, schema and leak check (each in
+    turn; the first that fails stops the run)."""
     from . import submission
 
-    opened, version = submission.verify(package)
-    manifest = opened.manifest
-    policy = manifest.get("policy") or {}
-    typer.echo(f"{package}: valid submission package {manifest['package_id']}: "
-               f"{', '.join(sorted(manifest['files']))} match the manifest; export schema "
-               f"{version}, policy {policy.get('id')} {policy.get('version')}, leak check passed")
+    for package in packages:
+        opened, version = submission.verify(package)
+        manifest = opened.manifest
+        policy = manifest.get("policy") or {}
+        typer.echo(f"{package}: valid submission package {manifest['package_id']}: "
+                   f"{', '.join(sorted(manifest['files']))} match the manifest; export "
+                   f"schema {version}, policy {policy.get('id')} {policy.get('version')}, "
+                   "leak check passed")
 
 
 @app.command("aggregate")
@@ -141,6 +145,9 @@ def aggregate_command(
 ) -> None:
     """Combine many projects' exports into framework-wide figures (maintainers' tool)."""
     from . import fleet
+
+    output_fits(output, "json", "aggregate writes JSON (gzip when the name ends in .gz): "
+                "name the output .json or .json.gz")
 
     result = fleet.aggregate(inputs, min_projects=min_projects, engine=engine.value,
                              scheduler=scheduler)

@@ -149,6 +149,9 @@ def migrate_command(
     """Migrate an export to a newer schema version (checked before and after)."""
     from . import versions
 
+    cli_base.output_fits(output, "json", "migrate writes JSON (gzip when the name ends in "
+                         ".gz): name the output .json or .json.gz")
+
     document = docio.read_document(file)
     migrated = versions.migrate(document, to, file)
     data = docio.encode_json(migrated, pretty=True)

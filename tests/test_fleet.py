@@ -403,3 +403,14 @@ def test_a_broken_copy_stops_the_run_even_when_an_intact_copy_counts(
     with pytest.raises(SchemaCheckError) as caught:
         aggregate([fleet.exports[0], tampered, fleet.exports[1]], min_projects=2, workers=1)
     assert caught.value.render().startswith(f"{tampered}: does not pass schema export-1.0")
+
+
+def test_aggregate_and_migrate_refuse_an_output_named_for_another_format(
+        fleet: Fleet, tmp_path: Path) -> None:
+    """Both write JSON; '-o agg.yaml' wrote JSON into it without a word."""
+    for args in (("aggregate", *fleet.exports[:2], "-o", tmp_path / "agg.yaml"),
+                 ("migrate", fleet.exports[0], "--to", "1.1", "-o", tmp_path / "m.yml.gz")):
+        done = run_cli(*args, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "the name says YAML, but this writes JSON; nothing was written" in done.stderr
+    assert list(tmp_path.iterdir()) == []

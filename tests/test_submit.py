@@ -182,6 +182,14 @@ def test_verify_accepts_a_fresh_package(export_file: Path) -> None:
     assert done.stdout.startswith(f"{package}: valid submission package ")
     assert "README.md, export.json match the manifest; export schema 1.0, policy default " \
         "1.0.0, leak check passed" in done.stdout
+    # several at once, as a shell glob gives them (maintainers.md shows that use)
+    copy = package.with_name("copy-" + package.name)
+    copy.write_bytes(package.read_bytes())
+    both = run_cli("verify", package, copy, cwd=export_file.parent)
+    assert both.returncode == 0, both.stderr
+    assert [line.split(":")[0] for line in both.stdout.splitlines()] == [str(package),
+                                                                         str(copy)]
+    copy.unlink()
 
 
 def _damaged(package: Path, how: str) -> Path:
