@@ -79,7 +79,25 @@ def check_export(source: str) -> Checked:
     document = docio.read_document(source)
     version = versions.validate(document, source)
     leakcheck.enforce(document, tainted=set(), stamp="export_metadata")
+    _public_names_only(document, source)
     return Checked(source, document, version, docio.encode_json(document, pretty=True))
+
+
+def _public_names_only(document: Any, shown: str) -> None:
+    """Refuse an export that carries a name no default policy writes (a raw custom
+    capability, agent or workflow name a user's own policy kept): the package reaches the
+    maintainers whole, and such a name can be a customer's (exit 4, as a leak)."""
+    from .detectors import mask_preview
+    from .fleet.names import unpublished
+
+    found = list(unpublished(document))
+    if found:
+        raise LeakError(
+            f"{shown}: {len(found)} name(s) are neither a framework name nor hashed; "
+            "nothing was packed",
+            findings=[f"{path}: {mask_preview(name)}" for path, name in found[:20]],
+            hint="export with a policy that hashes custom capability ids and generalizes "
+            "other names, as policies/default.yaml does")
 
 
 def check_note(note: str | None) -> str | None:
@@ -276,6 +294,7 @@ def verify(path: str | Path) -> tuple[Package, str]:
     document = package.document()
     version = versions.validate(document, package.export_name)
     leakcheck.enforce(document, tainted=set(), stamp="export_metadata")
+    _public_names_only(document, package.export_name)
     meta, said = document["export_metadata"], package.manifest
     mismatches = [what for what, ok in (
         ("schema version", said["export"]["schema_version"] == version),

@@ -52,6 +52,9 @@ def test_both_exports_validate_and_agree(project: Path) -> None:
     old, new = export(default_policy_path(), project), export(V11, project)
     assert versions.validate(old, "1.0") == "1.0"
     assert versions.validate(new, "1.1") == "1.1"
+    from learnexport.fleet.names import unpublished  # what submit requires of every name
+
+    assert list(unpublished(old)) == [] and list(unpublished(new)) == []
     assert new["task_outcomes"], "the sample has enough tasks per agent and outcome"
     for section in ("capability_metrics", "pattern_statistics", "learning_effectiveness",
                     "usage_patterns"):

@@ -282,3 +282,31 @@ def test_the_documented_manifest_is_the_real_one(export_file: Path) -> None:
     real = _manifest_of(_submit(export_file, "--note", "hi"))
     assert keys(real) == keys(documented)
     assert set(real["files"]) == {"README.md", "export.json"}
+
+
+def test_a_name_no_default_policy_writes_is_never_packed(export_file: Path) -> None:
+    """A user's own policy may keep a custom capability, agent or workflow name, which
+    can be a customer's; the schema checks only its shape and the aggregate folds it
+    away, but a package reaches the maintainers whole: submit and verify refuse it."""
+    from learnexport import submission
+    from learnexport.fleet.names import unpublished
+
+    doc = json.loads(export_file.read_text("utf-8"))
+    assert list(unpublished(doc)) == []  # the default policy's export passes
+    doc["capability_metrics"]["capabilities"][1]["capability_id"] = "acme_corp_invoices"
+    doc["usage_patterns"]["agents"][0]["agent_name"] = "globex-billing-bot"
+    doc["usage_patterns"]["workflows"][0]["workflow_name"] = "initech-release"
+    raw = export_file.with_name("raw-names.json")
+    raw.write_text(json.dumps(doc), "utf-8")
+    done = invoke("submit", raw, "--yes")
+    assert done.exit_code == 4, done.output
+    assert "3 name(s) are neither a framework name nor hashed; nothing was packed" in done.stderr
+    assert "capability_metrics.capabilities[1].capability_id: acme…" in done.stderr
+    assert "acme_corp" not in done.stderr and "globex-billing" not in done.stderr
+    assert not list(export_file.parent.glob("learning-submission-*"))
+    # a package packed by other means is refused by verify the same way
+    checked = submission.Checked(str(raw), doc, "1.0", docio.encode_json(doc, pretty=True))
+    package = export_file.parent / "forged.tar.gz"
+    package.write_bytes(submission.build(checked, None))
+    refused = invoke("verify", package)
+    assert refused.exit_code == 4 and "name(s) are neither a framework name" in refused.stderr

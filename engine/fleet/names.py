@@ -9,6 +9,10 @@ types). The lists match the allow lists of ``policies/default.yaml``; a test che
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import Any
+
 CAPABILITIES: frozenset[str] = frozenset({
     "code_generation", "code_review", "testing", "documentation", "refactoring", "debugging",
     "security_scan", "architecture", "planning", "design", "performance_analysis",
@@ -37,3 +41,40 @@ OUTCOMES: frozenset[str] = frozenset({"success", "failure", "partial", "cancelle
 def public(name: object, known: frozenset[str], fallback: str) -> str:
     """``name`` when it is a known public name, else ``fallback``."""
     return name if isinstance(name, str) and name in known else fallback
+
+
+_HASHED_ID = re.compile(r"custom_[0-9a-f]{8,64}")  # hash's output with the default prefix
+
+# (section, list, field): the names an export carries, with their public lists and the
+# word the default policies put in place of any other name
+NAME_FIELDS: tuple[tuple[str, str | None, str, frozenset[str], str], ...] = (
+    ("capability_metrics", "capabilities", "capability_id", CAPABILITIES, ""),
+    ("pattern_statistics", "by_type", "pattern_type", PATTERN_TYPES, "other"),
+    ("pattern_statistics", "vulnerabilities", "tag", VULNERABILITY_TAGS, "other"),
+    ("usage_patterns", "agents", "agent_name", AGENTS, "custom"),
+    ("usage_patterns", "workflows", "workflow_name", WORKFLOWS, "custom"),
+    ("learning_effectiveness", "refinements_by_type", "improvement_type", IMPROVEMENT_TYPES,
+     "other"),
+    ("task_outcomes", None, "outcome", OUTCOMES, "other"),
+    ("task_outcomes", None, "agent_id", AGENTS, "custom"),
+)
+
+
+def unpublished(document: Any) -> Iterator[tuple[str, str]]:
+    """(path, name) of each name in an export that is neither public, nor the default
+    policies' stand-in (``custom``, ``other``), nor a hashed custom capability id: a name
+    a user's own policy kept, which may name a customer. The aggregate folds such names
+    away; a package, which the maintainers receive whole, must not carry them."""
+    if not isinstance(document, dict):
+        return
+    for section, listed, field, known, fallback in NAME_FIELDS:
+        holder = document.get(section)
+        rows = holder.get(listed) if listed and isinstance(holder, dict) else holder
+        for index, row in enumerate(rows if isinstance(rows, list) else ()):
+            name = row.get(field) if isinstance(row, dict) else None
+            if not isinstance(name, str) or name in known or name == fallback:
+                continue
+            if field == "capability_id" and _HASHED_ID.fullmatch(name):
+                continue
+            where = f"{section}.{listed}" if listed else section
+            yield f"{where}[{index}].{field}", name
