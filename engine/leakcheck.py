@@ -110,7 +110,8 @@ class _Tainted:
             values = {v for v in values if len(v) >= MIN_TAINT}
         self.values = values
         self.heads = set(map(itemgetter(slice(self.HEAD)), values))
-        self._finder: tuple[AhoCorasick, list[int]] | None = None
+        self._finder: tuple[AhoCorasick | None, list[int]] | None = None
+        self._odd: list[str] = []  # values whose head holds a lone surrogate (see _build)
 
     def find(self, text: str) -> str | None:
         """The hidden value in ``text`` that starts first (the longest of those), or None."""
@@ -119,15 +120,19 @@ class _Tainted:
         if len(self.values) <= FEW:  # a substring search each beats building an automaton
             return self._first(text)
         if self._finder is None:
-            self._finder = (AhoCorasick(list(self.heads)),
-                            sorted(set(map(len, self.values)), reverse=True))
+            self._finder = self._build()
         automaton, lengths = self._finder
         values, head = self.values, self.HEAD
         try:
-            hits = automaton.find_matches_as_indexes(text, overlapping=True)
+            hits = automaton.find_matches_as_indexes(text, overlapping=True) \
+                if automaton is not None else []
         except UnicodeEncodeError:  # a lone surrogate (from a JSON escape): the slow way
             return self._first(text)
         best: tuple[int, int, str] | None = None
+        for value in self._odd:  # the few values the automaton cannot hold
+            at = text.find(value)
+            if at >= 0 and (best is None or (at, -len(value)) < best[:2]):
+                best = (at, -len(value), value)
         for _, start, end in hits:
             if best is not None and start > best[0]:
                 continue
@@ -143,9 +148,31 @@ class _Tainted:
                     break
         return best[2] if best is not None else None
 
+    def _build(self) -> tuple[AhoCorasick | None, list[int]]:
+        """The automaton of the heads that are UTF-8 text, and the lengths of the values.
+        ahocorasick_rs silently drops every pattern after the first it cannot encode (a
+        lone surrogate, from a JSON escape such as \\ud800), which let a hidden value
+        through; the values whose head holds one are looked for one by one instead."""
+        heads = list(self.heads)
+        try:
+            "\n".join(heads).encode("utf-8")
+        except UnicodeEncodeError:
+            heads = [h for h in heads if _encodable(h)]
+            self._odd = [v for v in self.values if not _encodable(v[:self.HEAD])]
+        return (AhoCorasick(heads) if heads else None,
+                sorted(set(map(len, self.values)), reverse=True))
+
     def _first(self, text: str) -> str | None:
         found = [(at, -len(v), v) for v in self.values if (at := text.find(v)) >= 0]
         return min(found)[2] if found else None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

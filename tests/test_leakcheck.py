@@ -572,3 +572,30 @@ def test_a_key_named_like_a_list_wildcard_is_counted_once() -> None:
     fast = check(doc, tainted=set(), allow=allow)
     assert fast == check(doc, tainted=set(), allow=allow, exact=True)
     assert fast.allowances[0].matches == 1
+
+
+@pytest.mark.parametrize("records", [3, 3000])  # the exact path, and the fast one first
+def test_a_hidden_value_with_a_lone_surrogate_does_not_hide_the_others(records: int) -> None:
+    """ahocorasick_rs drops every pattern after the first it cannot encode: a hidden value
+    holding a lone surrogate (a JSON escape such as \\ud800) switched the search off for
+    the values after it, in a random order, and 'Acme Corporation' was written."""
+    hidden = {f"c{i:02d}\ud800" for i in range(20)} | {"Acme Corporation"}
+    doc = {"records": [{"note": "ok"}] * (records - 1) + [{"note": "call Acme Corporation"}]}
+    for exact in (True, False):
+        found = leakcheck.check(doc, tainted=hidden, exact=exact).findings
+        assert [(f.path, f.what) for f in found] == [
+            ("records[*].note", "a value the policy hid")], (exact, found)
+    odd = {"records": [{"note": "ok"}] * (records - 1) + [{"note": "it was c07\ud800!"}]}
+    assert [f.what for f in leakcheck.check(odd, tainted=hidden).findings] == [
+        "a value the policy hid"]
+
+
+def test_hash_takes_a_lone_surrogate_instead_of_crashing() -> None:
+    from learnexport.applier import apply_policy
+    from learnexport.policy import parse_policy
+
+    policy = parse_policy("policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
+                          "  - {id: h, select: 'v[*]', action: hash}\n", "p.yaml")
+    doc = {"v": ["a\ud800b", "plain"] * 300}  # one value at a time, and a whole column
+    out = apply_policy(policy, doc, key=b"k" * 32).document["v"]
+    assert len(set(out)) == 2 and "a\ud800b" not in out

@@ -37,9 +37,10 @@ from .base import Action, ActionValueError, RunContext, compact_json
 
 
 def digest(key: bytes, value: Any, length: int) -> str:
-    """The keyed hash of ``value`` (text as is, anything else as compact JSON)."""
+    """The keyed hash of ``value`` (text as is, anything else as compact JSON; a lone
+    surrogate, which a JSON escape such as \\ud800 can make, as its UTF-8-like bytes)."""
     text = value if isinstance(value, str) else compact_json(value)
-    return _hmac(_pads(key), text.encode("utf-8"))[:length]
+    return _hmac(_pads(key), text.encode("utf-8", "surrogatepass"))[:length]
 
 
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -81,7 +82,7 @@ def _hash_many(values: list[Any], params: dict[str, Any], ctx: RunContext) -> li
     _need_key(ctx)
     key, length = ctx.key, params.get("length") or ctx.hash_length
     prefix, pads = params.get("prefix", ""), _pads(key)  # type: ignore[arg-type]
-    hashes = {v: prefix + _hmac(pads, v.encode("utf-8"))[:length]
+    hashes = {v: prefix + _hmac(pads, v.encode("utf-8", "surrogatepass"))[:length]
               for v in dict.fromkeys(values)}  # each distinct value once, in list order
     ctx.tainted.update(hashes)
     ctx.produced.update(hashes.values())
