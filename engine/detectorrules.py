@@ -290,8 +290,10 @@ _CODE_RULES = (  # (need, pattern)
     ("return", rf"{_LINE}(?:{_RETURN})"),
     (r":[ \t]*(?:\n|$)", rf"{_LINE}(?:{_COLON_LINE})"),
     (r"\)[ \t]*;", rf"(?<![\w$.]){_ID}(?:\.{_ID})*{_ARGS}[ \t]*;"),
+    # (the blanks after '=' are bounded too, so that the need, which looks at most 310
+    # characters past the '=', holds wherever the pattern matches)
     (r"=[^;\n]{0,310};",
-     rf"{_LHS}(?:[-+*/%|&^]|//|\*\*|<<|>>)?=(?!=)[ \t]*[^;\n= \t][^;\n]{{0,300}};"),
+     rf"{_LHS}(?:[-+*/%|&^]|//|\*\*|<<|>>)?=(?!=)[ \t]{{0,9}}[^;\n= \t][^;\n]{{0,300}};"),
     ("=", rf"(?:{_kw('var')}|{_kw('let')}|{_kw('const')})[ \t]+{_ID}[ \t]*=(?!=)"),
     ("=", rf"{_LHS}(?:[-+*/%|&^]|//|\*\*)?=(?!=)[ \t]*(?:{_ID}(?:\.{_ID})*\(|\[|\{{|[\"']"
      r"|(?:self|this)\.|(?:None|True|False|null|undefined)(?![\w$])|new[ \t]+[A-Z])"),

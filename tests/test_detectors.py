@@ -481,6 +481,14 @@ def test_prefilters_hold_on_every_positive(text: str) -> None:
     _check_prefilters(text)
 
 
+@pytest.mark.parametrize("text", [
+    "x =" + " " * 400 + "y;",  # an assignment's pattern allowed any blanks, its need 310
+    "x =" + " " * 9 + "y" * 300 + ";", "x = " + "y" * 301 + ";"])
+def test_prefilters_hold_at_the_bounds(text: str) -> None:
+    """Found by a review: long blank runs the random texts never reach."""
+    _check_prefilters(text)
+
+
 def _check_prefilters(text: str) -> None:
     gate = scanner(tuple(DETECTORS)).gate
     for det in DETECTORS.values():
