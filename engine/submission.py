@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, docio, leakcheck, schemacheck, versions
-from .errors import InputError, LeakError, Location
+from .errors import InputError, LeakError, Location, OutputError
 from .exporter import SECTIONS, section_rows
 
 FORMAT = "learnexport-submission"
@@ -179,15 +179,27 @@ def build(checked: Checked, note: str | None, now: dt.datetime | None = None) ->
 
 
 def target_path(checked: Checked, out_dir: Path | None) -> Path:
+    """Where the package goes; refused when a package is already there (checked before
+    the consent is asked, and again when writing)."""
     folder = out_dir if out_dir is not None else Path(checked.source).parent
-    return folder / f"{checked.package_name()}.tar.gz"
+    return _free(folder / f"{checked.package_name()}.tar.gz")
 
 
 def write(checked: Checked, note: str | None, target: Path) -> Path:
     if not target.parent.is_dir():
         raise InputError(f"{target.parent}: no such folder", hint="create it, or name "
                          "another with --out")
-    docio.write_atomic(target, build(checked, note), compress=False)
+    docio.write_atomic(_free(target), build(checked, note), compress=False)
+    return target
+
+
+def _free(target: Path) -> Path:
+    """``target`` unless a file is there: a package of the same export, the same day, may
+    carry another note, which a new one would silently replace."""
+    if target.exists():
+        raise OutputError(f"{target}: a package of this export is already there; not "
+                          "overwritten", hint="delete it to pack the export again (with "
+                          "another note, say), or name another folder with --out")
     return target
 
 

@@ -170,6 +170,17 @@ def test_a_note_is_checked_too(export_file: Path, note: str, code: int, message:
     assert "carol.rossi" not in done.stderr
 
 
+def test_a_package_already_there_is_not_replaced(export_file: Path) -> None:
+    """The same export packed again the same day has the same name: it silently replaced
+    the first package and its note."""
+    first = _submit(export_file, "--note", "team alpha, first")
+    before = first.read_bytes()
+    again = invoke("submit", export_file, "--yes", "--note", "another note")
+    assert again.exit_code == 1
+    assert f"{first}: a package of this export is already there; not overwritten" in again.stderr
+    assert first.read_bytes() == before
+
+
 def test_a_missing_out_folder_is_an_error(export_file: Path) -> None:
     done = invoke("submit", export_file, "--yes", "--out", export_file.parent / "nowhere")
     assert done.exit_code == 1 and "nowhere: no such folder" in done.stderr
