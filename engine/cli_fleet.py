@@ -77,7 +77,7 @@ def dashboard_command(
         data = text.render(view, width=width, color=color).encode("utf-8")
     emit(data, output)
     if output is not None:
-        typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+        typer.echo(f"wrote {output} ({output.stat().st_size} bytes)", err=True)  # as on disk
 
 
 @app.command("submit")

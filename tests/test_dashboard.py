@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gzip
 import json
 import shutil
 import struct
@@ -285,6 +286,10 @@ def test_the_installed_command(small: Path, tmp_path: Path) -> None:
     done = run_cli("dashboard", small, "--format", "json", "-o", "d.json", cwd=tmp_path)
     assert done.returncode == 0 and done.stderr.startswith("wrote d.json (")
     assert json.loads((tmp_path / "d.json").read_text("utf-8"))["project"]["name"] == "project"
+    packed = run_cli("dashboard", small, "--format", "json", "-o", "d.json.gz", cwd=tmp_path)
+    size = (tmp_path / "d.json.gz").stat().st_size  # the size written, not the text's
+    assert packed.stderr == f"wrote d.json.gz ({size} bytes)\n" and size < len(
+        gzip.decompress((tmp_path / "d.json.gz").read_bytes()))
     bad = run_cli("dashboard", small, "--since", "yesterday", cwd=tmp_path)
     assert bad.returncode == 2 and "--since 'yesterday' is not a date" in bad.stderr
     missing = run_cli("dashboard", tmp_path / "nope", cwd=tmp_path)
