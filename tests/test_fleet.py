@@ -414,3 +414,35 @@ def test_aggregate_and_migrate_refuse_an_output_named_for_another_format(
         assert done.returncode == 2, done.stderr
         assert "the name says YAML, but this writes JSON; nothing was written" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.6, 2.4])
+def test_an_interrupt_during_the_dask_engine_is_one_line(fleet: Fleet, dask_cluster: Any,
+                                                         tmp_path: Path, delay: float) -> None:
+    """Ctrl-C reaches the whole process group: each worker of the local cluster printed
+    its own KeyboardInterrupt traceback, and the scheduler logged every broken operation,
+    after the command's one line. Whenever it comes, the interrupt now gives that line
+    (exit 130, nothing written) or, while the workers start or once the work is done, a
+    finished run; never a traceback."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from sharing_fixtures import command
+
+    target = tmp_path / "out.json"
+    run = subprocess.Popen([str(command()), "aggregate", *map(str, fleet.exports), "--engine",
+                            "dask", "-o", str(target)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(delay)
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    if run.returncode == 130:
+        assert err == "learnexport: interrupted; nothing was written\n"
+        assert not target.exists()
+    else:  # interrupted before its handler or after the work: complete
+        assert run.returncode in (0, -signal.SIGINT), err
+        if run.returncode == 0:
+            assert json.loads(target.read_text("utf-8"))["aggregate"]["projects"] == 6

@@ -12,6 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -38,12 +41,46 @@ def _modules() -> tuple[Any, Any]:
 
 
 @contextlib.contextmanager
+def _workers_ignore_interrupts() -> Iterator[None]:
+    """Start the local cluster's worker processes with SIGINT ignored (the one signal
+    disposition a new process inherits): a Ctrl-C goes to the whole process group, and
+    each worker printed its own KeyboardInterrupt traceback after the command's one-line
+    message. The command itself reports the interrupt and stops the cluster. (A Ctrl-C
+    while the workers start is ignored; the next one is not.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _quiet_when_stopped() -> Iterator[None]:
+    """An interrupt or error cuts the cluster's work short; its scheduler, which runs in
+    this process, then logs each broken operation with a traceback while it stops. The
+    command reports what happened in one line: the cluster's logs are silenced first."""
+    try:
+        yield
+    except BaseException:
+        for name in ("distributed", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise
+
+
+@contextlib.contextmanager
 def _client(distributed: Any, scheduler: str | None, workers: int | None) -> Iterator[Any]:
     if scheduler is None:
-        with distributed.LocalCluster(
-            n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs=logging.ERROR,
-        ) as cluster, distributed.Client(cluster) as client:
+        with _workers_ignore_interrupts(), warnings.catch_warnings():
+            # its HTTP server moves to a free port when another cluster holds 8787, with a
+            # warning on stderr; this run serves no page, so there is nothing to say
+            warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
+            cluster = distributed.LocalCluster(
+                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        with cluster, distributed.Client(cluster) as client, _quiet_when_stopped():
             yield client
         return
     try:
