@@ -446,3 +446,19 @@ def test_an_interrupt_during_the_dask_engine_is_one_line(fleet: Fleet, dask_clus
         assert run.returncode in (0, -signal.SIGINT), err
         if run.returncode == 0:
             assert json.loads(target.read_text("utf-8"))["aggregate"]["projects"] == 6
+
+
+def test_a_folder_is_read_with_its_sub_folders_but_not_hidden_ones(fleet: Fleet,
+                                                                  tmp_path: Path) -> None:
+    """The fleet trial found hid/.old/e1copy.json counted: a hidden folder (a backup, .git)
+    is not read; visible sub-folders are."""
+    (tmp_path / "sub" / ".old").mkdir(parents=True)
+    for index, path in enumerate(fleet.exports):
+        where = tmp_path / "sub" if index % 2 else tmp_path
+        where.joinpath(path.name).write_bytes(path.read_bytes())
+    odd = json.loads(fleet.exports[0].read_text("utf-8"))
+    odd["capability_metrics"]["capabilities"][0]["success_rate"] = 1.5  # would stop the run
+    (tmp_path / "sub" / ".old" / "old.json").write_text(json.dumps(odd), "utf-8")
+    assert sorted(p.name for p in inputs.expand([tmp_path])) == sorted(
+        p.name for p in fleet.exports)
+    assert aggregate([tmp_path], min_projects=2, workers=1)["aggregate"]["projects"] == 6

@@ -47,8 +47,10 @@ def expand(inputs: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for given in inputs:
         path = Path(given)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p))
+        if path.is_dir():  # hidden files and folders (.git, an editor's .backup) are not read
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)
+                           and not any(part.startswith(".")
+                                       for part in p.relative_to(path).parts[:-1]))
             if not found:
                 raise InputError("no exports or packages in this folder",
                                  location=Location(str(path)),
