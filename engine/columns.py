@@ -76,23 +76,33 @@ def split_kinds(values: list[Any], kinds: set[type] | None = None, *, strings: b
 
 BIG = 9.2e18  # a float this large may be an integer that did not fit 64 bits
 MAX_DEPTH = 200  # the deepest nesting read, in JSON as in YAML (a real export nests ~10)
+# a record of a project's file: the collected document puts it up to 3 levels down
+# (analytics.agents[i]), and what collect writes must stay within what apply reads
+RECORD_DEPTH = MAX_DEPTH - 3
 WIDE = 256  # a list longer than this is counted a level at a time
 
 
 # a colon right after whitespace: where a key may be written ``"a" :``, which ``":`` misses
 _SPACED = re.compile(rb":(?<=[ \t\r\n]:)")  # the literal first: a fast scan for colons
 _SPACED_TEXT = re.compile(r":(?<=[ \t\r\n]:)")
+# ... and whether a quote comes before that whitespace (text such as "Erreur : x" has none)
+_KEY_SPACED = re.compile(rb'"[ \t\r\n]+:')
+_KEY_SPACED_TEXT = re.compile(r'"[ \t\r\n]+:')
 
 
-def keys_agree(raw: bytes | str, value: Any) -> bool:
+def keys_agree(raw: bytes | str, value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value``, parsed by orjson from the JSON ``raw``, has every key ``raw``
     writes: orjson keeps the last of two equal keys without a word. Each key written is
     counted by the ``":`` that ends it; a colon after whitespace (``"a" :``) would escape
     that count and could hide a duplicate, so such a text is never agreed (the strict
-    decoder then decides). False too when a float is out of range (``count_keys``)."""
+    decoder then decides). False too when a float is out of range, or containers nest
+    deeper than ``limit`` (``count_keys``)."""
     # (the search alone: most lines hold other colons too, in times of day, so a count of
     # all colons first would only add a step; 0.27 us a line of the framework's analytics)
-    if (_SPACED if isinstance(raw, bytes) else _SPACED_TEXT).search(raw):
+    if isinstance(raw, bytes):
+        if _SPACED.search(raw) and _KEY_SPACED.search(raw):
+            return False
+    elif _SPACED_TEXT.search(raw) and _KEY_SPACED_TEXT.search(raw):
         return False
     written = raw.count(b'":') if isinstance(raw, bytes) else raw.count('":')
     if type(value) is dict and written == len(value):  # the usual line: flat?
@@ -105,13 +115,13 @@ def keys_agree(raw: bytes | str, value: Any) -> bool:
                 break
         else:
             return True
-    return written == count_keys(value)
+    return written == count_keys(value, limit)
 
 
-def count_keys(value: Any) -> int:
+def count_keys(value: Any, limit: int = MAX_DEPTH) -> int:
     """The number of object keys in ``value``, nested ones included; -1 when a float is
     so large that orjson may have turned a long integer into it (or is not finite), or
-    when containers nest deeper than ``MAX_DEPTH``.
+    when containers nest deeper than ``limit``.
 
     ``keys_agree`` compares it with the keys written in the raw text (a duplicate key is
     merged by orjson). A record is walked value by value (the usual call: one line of
@@ -123,13 +133,13 @@ def count_keys(value: Any) -> int:
     pop, push = stack.pop, stack.append
     while stack:
         item, depth = pop()
-        if depth > MAX_DEPTH:
+        if depth > limit:
             return -1
         if type(item) is dict:
             total += len(item)
             item = item.values()
         elif len(item) > WIDE:
-            wide = _wide(item, depth)
+            wide = _wide(item, depth, limit)
             if wide < 0:
                 return -1
             total += wide
@@ -145,7 +155,7 @@ def count_keys(value: Any) -> int:
     return total
 
 
-def _wide(values: list[Any], depth: int) -> int:
+def _wide(values: list[Any], depth: int, limit: int) -> int:
     """``count_keys`` of the items of a long list at ``depth``, one level of the tree at
     a time: each level's values chained in C, not visited one by one."""
     total, level = 0, values
@@ -159,15 +169,15 @@ def _wide(values: list[Any], depth: int) -> int:
         if not dicts and not lists:
             return total
         depth += 1
-        if depth > MAX_DEPTH:
+        if depth > limit:
             return -1
         total += sum(map(len, dicts))
         level = list(chain(chain.from_iterable(map(dict.values, dicts)),
                            chain.from_iterable(lists)))
 
 
-def deeper_than_allowed(value: Any) -> bool:
-    """Whether containers in ``value`` nest deeper than ``MAX_DEPTH`` (a level at a time,
+def deeper_than_allowed(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether containers in ``value`` nest deeper than ``limit`` (a level at a time,
     no recursion): what the strict decoders accept must not go deeper than what the fast
     path accepts, nor than the engine can walk and write."""
     level, depth = [value], 0
@@ -176,7 +186,7 @@ def deeper_than_allowed(value: Any) -> bool:
         if not containers:
             return False
         depth += 1
-        if depth > MAX_DEPTH:
+        if depth > limit:
             return True
         level = list(chain.from_iterable(v.values() if type(v) is dict else v
                                          for v in containers))

@@ -77,7 +77,7 @@ def parse_json(text: str | bytes, shown: str) -> Any:
     except RecursionError:
         raise InputError(f"nested too deeply (more than {MAX_DEPTH} levels)",
                          location=Location(shown),
-                         hint=f"keep nesting under {MAX_DEPTH} levels (JSON and YAML alike)"
+                         hint=f"keep nesting to {MAX_DEPTH} levels at most (JSON and YAML alike)"
                          ) from None
     except ValueError as exc:
         line, column = _position(text, exc)

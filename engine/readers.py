@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from learnexport.columns import deeper_than_allowed
+from learnexport.columns import RECORD_DEPTH, deeper_than_allowed
 from learnexport.errors import InputError
 from learnexport.streams import ArrayReader, fast_loads
 
@@ -109,7 +109,8 @@ class Poison:
 
 class StrictJSON:
     """json with duplicate keys, NaN, Infinity, out-of-range numbers and nesting deeper
-    than ``MAX_DEPTH`` refused."""
+    than ``RECORD_DEPTH`` refused (what it reads goes into the collected document, a few
+    levels down, which apply reads up to ``MAX_DEPTH``)."""
 
     def __init__(self) -> None:
         self.poisoned = False
@@ -119,11 +120,11 @@ class StrictJSON:
         )
 
     def loads(self, text: str) -> Any:
-        """The value of ``text``; RecursionError when it nests deeper than ``MAX_DEPTH``
+        """The value of ``text``; RecursionError when it nests deeper than ``RECORD_DEPTH``
         (json itself stops only near Python's recursion limit, which later steps reach)."""
         self.poisoned = False
         value = self._decoder.decode(text)
-        if deeper_than_allowed(value):
+        if deeper_than_allowed(value, RECORD_DEPTH):
             raise RecursionError
         return value
 
@@ -288,7 +289,7 @@ def iter_jsonl(
                     continue
                 if raw.isspace():
                     continue
-                record = fast_loads(raw)
+                record = fast_loads(raw, RECORD_DEPTH)
                 problem = None
                 if record is None:
                     record, problem = _parse_line(decoder, raw, number == 1)
@@ -333,7 +334,8 @@ def iter_json_array(
                     problems.append(f"{text}; the records after it were skipped")
                     break
                 if problem == "strict":
-                    value, problem = _parse_line(strict, value.encode("utf-8"), False)
+                    # (an element is whole: its text is not a last line cut short)
+                    value, problem = _parse_line(strict, value.encode("utf-8") + b"\n", False)
                 problem = problem or check_record(value, fields)
                 if problem is None:
                     yield value

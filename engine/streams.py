@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from .columns import BIG, keys_agree
+from .columns import BIG, MAX_DEPTH, RECORD_DEPTH, keys_agree
 
 MIB = 1024 * 1024
 PROGRESS_EVERY = 10_000  # records between two progress calls
@@ -37,7 +37,7 @@ _ENDS = re.compile(r"[\s,\]]")  # what may end a number that is an element of an
 _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean", "n": "null"}
 
 
-def fast_loads(raw: bytes) -> Any | None:
+def fast_loads(raw: bytes, limit: int = MAX_DEPTH) -> Any | None:
     """The record in ``raw`` when orjson parses it and no key can have been lost to a
     duplicate (nor an integer beyond 64 bits turned into a float); None when the strict
     decoder must look (for the exact value, or the exact problem)."""
@@ -47,7 +47,7 @@ def fast_loads(raw: bytes) -> Any | None:
         return None
     kind = type(value)
     if kind is dict or kind is list:
-        return value if keys_agree(raw, value) else None
+        return value if keys_agree(raw, value, limit) else None
     return None if kind is float and not -BIG < value < BIG else value
 
 
@@ -236,6 +236,8 @@ class ArrayReader:
                 continue
             except RecursionError:
                 return None, self.where(start), "nested too deeply"
+            except ValueError as exc:  # not a decode error: an integer of 4,300+ digits
+                return None, self.where(start), f"not JSON ({exc})"
             if cut and len(self.buf) - start < self.limit and self._more():
                 start = self.pos
                 continue
@@ -243,7 +245,7 @@ class ArrayReader:
             self.pos = end
             # a float out of range (NaN, Infinity and 1e400 too) also sends the element
             # to the strict decoder (keys_agree)
-            if not keys_agree(text, value):
+            if not keys_agree(text, value, RECORD_DEPTH):
                 return text, "", "strict"  # the caller decodes it strictly
             return value, "", None
 
@@ -274,7 +276,7 @@ class ArrayReader:
             self.mixed_until = end
             return None
         self.pos = start + len(text)
-        if not keys_agree(text, value):
+        if not keys_agree(text, value, RECORD_DEPTH):
             return text, "", "strict"  # the caller decodes it strictly
         return value, "", None
 

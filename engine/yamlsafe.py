@@ -82,7 +82,7 @@ def load(text: str | bytes, file: str) -> tuple[Any, Marks]:
         raise YamlProblem(f"not valid YAML: {exc}") from None
     except RecursionError:
         raise YamlProblem(
-            "nested too deeply to read", hint=f"keep nesting under {MAX_DEPTH} levels"
+            "nested too deeply to read", hint=f"keep nesting to {MAX_DEPTH} levels at most"
         ) from None
     if not nodes:
         return None, marks
@@ -95,7 +95,7 @@ def load(text: str | bytes, file: str) -> tuple[Any, Marks]:
             hint="keep one document per file",
         )
     builder = _Builder(marks)
-    return builder.build(nodes[0], (), 0), marks
+    return builder.build(nodes[0], (), 1), marks  # the top container is level 1
 
 
 class _Builder:
@@ -109,7 +109,7 @@ class _Builder:
         if self.count > MAX_NODES:
             raise self._problem(node, f"expands to more than {MAX_NODES} values "
                                 "(an alias bomb?)", "remove the anchors and aliases")
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH and isinstance(node, yaml.CollectionNode):  # (as JSON counts)
             raise self._problem(node, f"nested deeper than {MAX_DEPTH} levels",
                                 "flatten the structure")
         mark = node.start_mark

@@ -78,7 +78,7 @@ CASES = [
                  r"bomb\?\)\. Remove the anchors and aliases"),
     Bad("deep-policy", {"p.yaml": GOOD_POLICY + "description: " + "[" * 10000 + "]" * 10000},
         first_re=r"learnexport: p\.yaml(:\d+:\d+)?: nested too deeply to read\. Keep nesting "
-                 r"under 200 levels"),
+                 r"to 200 levels at most"),
     Bad("non-utf8-policy", {"p.yaml": HEAD.encode() + b"description: caf\xe9\n" +
                             GOOD_RULES.encode()},
         first="learnexport: p.yaml:4: not UTF-8 text (byte 0xe9 at offset 57). Save the file "
@@ -209,14 +209,14 @@ CASES = [
     # ---- documents -----------------------------------------------------------------------
     Bad("deep-document", {"d.json": "[" * 10000 + "]" * 10000}, names="d.json",
         first="learnexport: d.json: nested too deeply (more than 200 levels). Keep nesting "
-              "under 200 levels (JSON and YAML alike)"),
+              "to 200 levels at most (JSON and YAML alike)"),
     # orjson reads 1,000 levels and json about 990: once an internal error when written
     Bad("deep-document-orjson-reads", {"d.json": '{"memory": ' + "[" * 990 + "]" * 990 + "}"},
         names="d.json", first="learnexport: d.json: nested too deeply (more than 200 levels). Keep "
-                              "nesting under 200 levels (JSON and YAML alike)"),
+                              "nesting to 200 levels at most (JSON and YAML alike)"),
     Bad("deep-document-201", {"d.json": "[" * 201 + "]" * 201}, names="d.json",
         first="learnexport: d.json: nested too deeply (more than 200 levels). Keep nesting "
-              "under 200 levels (JSON and YAML alike)"),
+              "to 200 levels at most (JSON and YAML alike)"),
     Bad("non-utf8-document", {"d.json": b'{"memory": "caf\xe9"}'}, names="d.json",
         first="learnexport: d.json: not UTF-8 text (byte at offset 15). Save it as UTF-8 JSON"),
     Bad("empty-document", {"d.json": ""}, names="d.json",

@@ -320,6 +320,21 @@ def test_a_null_element_of_an_array_file_is_skipped_not_taken_for_damage(
                         "patterns.json [3]: not an object (null)"]
 
 
+def test_a_deep_or_huge_array_element_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """From a review: a deep element was reported 'truncated last line' (an element is no
+    line), and an integer of 5,000 digits ended collect in an internal error."""
+    from learnexport.readers import iter_json_array
+
+    deep = "[" * 250 + "]" * 250
+    path = _write(_project(tmp_path), "learning/patterns.json",
+                  '[{"a": 1},\n' + deep + ',\n{"b": 2},\n' + "1" * 5000 + ',\n{"c": 3}]')
+    problems: list[str] = []
+    assert list(iter_json_array(path, problems, fields={})) == [{"a": 1}, {"b": 2}]
+    assert problems[0] == "patterns.json [1]: nested too deeply"
+    assert problems[1].startswith("patterns.json line 4 column 1: not JSON (Exceeds the limit")
+    assert problems[1].endswith("; the records after it were skipped")
+
+
 @pytest.mark.parametrize("chunk", range(1, 24))
 def test_a_number_cut_by_the_read_chunk_is_read_whole(tmp_path: Path, chunk: int,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,6 +349,28 @@ def test_a_number_cut_by_the_read_chunk_is_read_whole(tmp_path: Path, chunk: int
     problems: list[str] = []
     assert list(iter_json_array(path, problems, fields={})) == [{"a": 1}, {"b": 2}]
     assert problems == [f"patterns.json [{i}]: not an object (a number)" for i in (1, 2, 3)]
+
+
+def test_a_record_at_the_reading_limit_collects_into_a_document_apply_reads(
+        tmp_path: Path) -> None:
+    """Records are read to RECORD_DEPTH (MAX_DEPTH less the levels the collected document
+    puts around them): at MAX_DEPTH itself, collect wrote a document apply refused."""
+    from learnexport.columns import MAX_DEPTH, RECORD_DEPTH
+    from learnexport.docio import encode_json, parse_json
+
+    def deep(levels: int) -> str:  # an object holding lists, ``levels`` containers in all
+        return '{"agent_id": "a", "x": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+    root = _project(tmp_path)
+    path = _write(root, "learning/outcomes.jsonl", deep(RECORD_DEPTH) + "\n"
+                  + deep(RECORD_DEPTH + 1) + "\n")
+    problems: list[str] = []
+    assert len(list(iter_jsonl(path, problems))) == 1
+    assert problems == ["outcomes.jsonl line 2: nested too deeply"]
+    document = collect(root)
+    assert len(document["learning"]["outcomes"]) == 1
+    parse_json(encode_json(document), "doc.json")  # within what apply reads
+    assert RECORD_DEPTH + 3 <= MAX_DEPTH
 
 
 def test_unknown_fields_kept_and_absent_fields_allowed(tmp_path: Path) -> None:
