@@ -75,15 +75,16 @@ def apply_command(
 def _apply_lines(policy: Policy, source: str, output: Path | None, report: Path | None,
                  dry_run: bool, key: keys.HashKey | None) -> None:
     from .jsonl import apply_lines
-
-    total = apply_lines(policy, source, output, key, write=not dry_run)
     from .pipeline import RunResult
 
-    summary = RunResult(None, total, set(), key)
+    def settle(total: Report) -> None:  # before the output is let out: all or nothing
+        if report is not None and not dry_run:
+            summary = RunResult(None, total, set(), key)
+            docio.write_atomic(report, docio.encode_json(report_dict(summary), pretty=True))
+
+    total = apply_lines(policy, source, output, key, write=not dry_run, settle=settle)
     if dry_run:
-        typer.echo(render_dry_run(policy, summary))
-    elif report is not None:
-        docio.write_atomic(report, docio.encode_json(report_dict(summary), pretty=True))
+        typer.echo(render_dry_run(policy, RunResult(None, total, set(), key)))
 
 
 def report_dict(result: RunResult) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import gzip
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -48,23 +48,32 @@ def _lines(source: str) -> Iterator[tuple[int, bytes]]:
 
 
 def apply_lines(policy: Policy, source: str, target: Path | None, key: HashKey | None,
-                write: bool = True) -> Report:
+                write: bool = True, settle: Callable[[Report], None] | None = None
+                ) -> Report:
     """Run every line of ``source`` and write each result as a line (all or nothing, to a
-    file); returns the summed report."""
+    file or stdout); returns the summed report. ``settle(report)`` runs once every line
+    passed and before the output is let out (the command writes its --report there, so
+    that a report it cannot write leaves no output either)."""
+    def done(total: Report) -> Report:
+        if settle is not None:
+            settle(total)
+        return total
+
     if not write:
-        return _run_lines(policy, source, key, None)
+        return done(_run_lines(policy, source, key, None))
     if target is None:
         with tempfile.TemporaryFile() as spool:  # on disk: the memory stays that of a line
-            total = _run_lines(policy, source, key, spool)
+            total = done(_run_lines(policy, source, key, spool))
             spool.seek(0)
             shutil.copyfileobj(spool, sys.stdout.buffer, CHUNK)
             sys.stdout.buffer.flush()
         return total
     with docio.atomic_output(target) as raw:
         if not target.name.endswith(".gz"):
-            return _run_lines(policy, source, key, raw, target)
+            return done(_run_lines(policy, source, key, raw, target))
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
-            return _run_lines(policy, source, key, packed, target)
+            total = _run_lines(policy, source, key, packed, target)
+        return done(total)
 
 
 def _run_lines(policy: Policy, source: str, key: HashKey | None, out: IO[bytes] | None,

@@ -454,16 +454,24 @@ def test_jsonl_applies_the_policy_to_each_line_and_sums_the_report(tmp_path: Pat
     piped = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert piped.returncode == 1 and piped.stdout == "", piped.stdout
     assert piped.stderr.startswith("learnexport: in.jsonl:2:")
+    # a report that cannot be written leaves no output either (it was written after it)
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    for where in ((), ("-o", "late.jsonl")):
+        late = subprocess.run([*command, *where, "--report", "no/such/r.json"], cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert late.returncode == 1 and late.stdout == "", late.stdout
+        assert "no/such/r.json: the folder does not exist" in late.stderr
+    assert not (tmp_path / "late.jsonl").exists()
     # an error placed in the policy names the input line too
-    source.write_text(json.dumps(lines[0]) + "\n" + json.dumps({"email": ["a list"]}) + "\n")
+    source.write_text(json.dumps({"score": 1.5}) + "\n\n" + json.dumps({"score": ["x"]}) + "\n")
     (tmp_path / "p2.yaml").write_text(
         "policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
-        "  - {id: e, select: email, action: round, step: 1}\n")
+        "  - {id: e, select: score, action: round, step: 1}\n")
     rule_failed = subprocess.run([*command[:-2], "p2.yaml", "in.jsonl"], cwd=tmp_path,
                                  capture_output=True, text=True)
     assert rule_failed.returncode == 1 and rule_failed.stdout == ""
-    assert rule_failed.stderr.startswith('learnexport: p2.yaml:5:5: rule "e": at email: ')
-    assert "(in line 1 of in.jsonl)" in rule_failed.stderr, rule_failed.stderr
+    assert rule_failed.stderr.startswith('learnexport: p2.yaml:5:5: rule "e": at score: ')
+    assert "(in line 3 of in.jsonl)" in rule_failed.stderr, rule_failed.stderr  # (a blank 2)
 
 
 def test_a_stamping_policy_stamps_what_was_collected_and_leaves_the_input_alone(
