@@ -595,7 +595,11 @@ def test_hash_takes_a_lone_surrogate_instead_of_crashing() -> None:
     from learnexport.policy import parse_policy
 
     policy = parse_policy("policy: t\nversion: 1.0.0\nunmatched: keep\nrules:\n"
-                          "  - {id: h, select: 'v[*]', action: hash}\n", "p.yaml")
-    doc = {"v": ["a\ud800b", "plain"] * 300}  # one value at a time, and a whole column
-    out = apply_policy(policy, doc, key=b"k" * 32).document["v"]
-    assert len(set(out)) == 2 and "a\ud800b" not in out
+                          "  - {id: h, select: 'v[*]', action: hash}\n"
+                          "  - {id: c, select: 'r[*].v', action: hash}\n", "p.yaml")
+    doc = {"v": ["a\ud800b", "plain"] * 3,  # one value at a time
+           "r": [{"v": "a\ud800b"}, {"v": "plain"}] * 300}  # a whole column (transform_many)
+    out = apply_policy(policy, doc, key=b"k" * 32).document
+    column = [row["v"] for row in out["r"]]
+    assert len(set(out["v"])) == 2 and "a\ud800b" not in out["v"]
+    assert set(column) == set(out["v"])  # the same hash either way
