@@ -462,3 +462,24 @@ def test_a_folder_is_read_with_its_sub_folders_but_not_hidden_ones(fleet: Fleet,
     assert sorted(p.name for p in inputs.expand([tmp_path])) == sorted(
         p.name for p in fleet.exports)
     assert aggregate([tmp_path], min_projects=2, workers=1)["aggregate"]["projects"] == 6
+
+
+def test_only_the_exports_that_count_are_compared_by_their_figures(fleet: Fleet,
+                                                                  tmp_path: Path) -> None:
+    """From a review: figures were joined transitively over every export, so two projects
+    whose early exports matched (both empty, say) became one and the other's data was
+    lost; and the metadata (framework version, policy) kept a re-keyed project apart."""
+    first, second, third = fleet.docs()[:3]
+    old = []
+    for doc in (first, second):  # each project's older export: the same figures in both
+        early = copy.deepcopy(third)
+        early["export_metadata"] = {**doc["export_metadata"],
+                                    "export_timestamp": "2000-01-01T00:00:00Z"}
+        old.append(_write(tmp_path, f"early-{len(old)}.json", early))
+    out = aggregate([*fleet.exports[:2], *old], min_projects=2, workers=1)
+    assert (out["aggregate"]["projects"], out["aggregate"]["duplicates"]) == (2, 2)
+    rekeyed = copy.deepcopy(first)  # a new key, and a newer framework: the same figures
+    rekeyed["export_metadata"].update(hash_key_id="fedcba987654", framework_version="9.9.9")
+    out = aggregate([fleet.exports[0], _write(tmp_path, "rekeyed.json", rekeyed)],
+                    min_projects=2, workers=1)
+    assert (out["aggregate"]["projects"], out["aggregate"]["duplicates"]) == (1, 1)

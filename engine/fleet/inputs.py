@@ -4,13 +4,14 @@ A folder stands for every export and package in it (recursively). A package is o
 checked against its manifest. Each export counts for its project once: exports carrying the
 same ``hash_key_id`` (the fingerprint of the project's own key) are one project, of which
 only the newest export (by ``export_timestamp``) is used, so that resubmitting can never
-lift a figure over the K threshold. So are exports with the same *content*: the same
-figures once the export's time, key id and every hashed value are set aside
-(``content_id``), which is what a project that lost or replaced its key and exported
-again sends; without this, one project re-keyed counted as two and its own figures
-passed a threshold of 2. (A project that re-keys *and* gathers new data in between
-cannot be told from a new project: the exports share nothing that identifies it.) An
-export without a key id is its own project unless its content matches another's.
+lift a figure over the K threshold. Then the exports that count and have the same
+*figures* (``content_id``: the metadata left out, every hashed value set aside) count
+once: that is what a project that lost or replaced its key and exported again sends,
+even under a newer framework or policy version; without this, one project re-keyed
+counted as two and its own figures passed a threshold of 2. (A project that re-keys
+*and* gathers new data in between cannot be told from a new project: the exports share
+nothing that identifies it.) An export without a key id is its own project unless its
+figures match another's.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def expand(inputs: Iterable[str | Path]) -> list[Path]:
             if not found:
                 raise InputError("no exports or packages in this folder",
                                  location=Location(str(path)),
-                                 hint="exports end in .json or .yaml (.gz), packages in .tar.gz")
+                                 hint="exports end in .json or .yaml (.gz), packages in "
+                                 ".tar.gz; hidden folders (a project's .tapps-agents/exports) "
+                                 "are not searched: name them")
         elif path.exists():
             found = [path]
         else:
@@ -80,14 +83,16 @@ class Loaded:
 
 
 _HASHED = re.compile(r"[0-9a-f]{8,64}")  # a keyed digest (hash's output, after any prefix)
-_PER_RUN = ("export_timestamp", "hash_key_id")
+_NOT_FIGURES = ("export_metadata", "task_outcomes")
 
 
 def content_id(document: dict[str, Any]) -> str:
-    """A digest of what an export says apart from when and under which key it was made:
-    the metadata's time and key id left out, every run of 8+ lowercase hex digits (what
-    ``hash`` writes, which changes with the key) replaced, and every list taken as a
-    set (rows sorted by hashed ids may come in another order under another key)."""
+    """A digest of an export's figures, apart from the key they were hashed with: the
+    sections of schema 1.0 only (not ``export_metadata``, whose versions, policy and
+    notice change with a new framework or policy, nor 1.1's ``task_outcomes``), every run
+    of 8+ lowercase hex digits (what ``hash`` writes, which changes with the key)
+    replaced, and every list taken as a set (rows sorted by hashed ids may come in another
+    order under another key)."""
     def norm(value: Any) -> Any:
         if isinstance(value, str):
             return _HASHED.sub("#", value)
@@ -97,9 +102,8 @@ def content_id(document: dict[str, Any]) -> str:
             return sorted((norm(v) for v in value), key=_canonical)
         return value
 
-    meta = {k: v for k, v in document["export_metadata"].items() if k not in _PER_RUN}
-    return hashlib.sha256(_canonical(norm({**document, "export_metadata": meta}))
-                          .encode()).hexdigest()
+    figures = {k: v for k, v in document.items() if k not in _NOT_FIGURES}
+    return hashlib.sha256(_canonical(norm(figures)).encode()).hexdigest()
 
 
 def _canonical(value: Any) -> str:
@@ -126,27 +130,21 @@ def load(position: int, path: Path) -> Loaded:
 
 
 def newest_per_project(loaded: Sequence[Loaded]) -> tuple[list[Item], int]:
-    """One Item per project (its newest export), in input order; and how many were left.
-    Exports that share a key id or a content id are one project (joined transitively)."""
-    group = list(range(len(loaded)))
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
-    first: dict[str, int] = {}
-    for index, entry in enumerate(loaded):
-        labels = [f"key:{entry.project}"] + ([f"content:{entry.content}"] if entry.content
-                                             else [])
-        for label in labels:
-            other = first.setdefault(label, index)
-            group[root(index)] = root(other)
-    best: dict[int, Loaded] = {}
-    for index, entry in enumerate(loaded):
-        current = best.get(root(index))
+    """One Item per project, in input order; and how many were left. A project is first
+    its key id (its newest export counts); then the newest exports whose figures are the
+    same (``content_id``: one project under two keys) count once, the newest of them.
+    Only the exports that count are compared: two projects whose early exports matched
+    (both empty, say) are not joined by them."""
+    by_key: dict[str, Loaded] = {}
+    for entry in loaded:
+        current = by_key.get(entry.project)
         if current is None or entry.rank > current.rank:
-            best[root(index)] = entry
-    items = sorted((entry.item for entry in best.values()), key=lambda item: item.position)
+            by_key[entry.project] = entry
+    by_content: dict[str, Loaded] = {}
+    for entry in by_key.values():
+        label = entry.content or entry.project  # (an entry made without a content id)
+        current = by_content.get(label)
+        if current is None or entry.rank > current.rank:
+            by_content[label] = entry
+    items = sorted((entry.item for entry in by_content.values()), key=lambda item: item.position)
     return items, len(loaded) - len(items)
