@@ -15,6 +15,7 @@ from .cli_base import (
     app,
     confirm,
     dash_is_stdout,
+    dash_refused,
     emit,
     need_consent,
     output_fits,
@@ -86,7 +87,8 @@ def submit_command(
     export: Annotated[str, typer.Argument(metavar="EXPORT", help="An export (JSON or YAML, "
                                           ".gz ok).")],
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder for the package; default: the export's folder.")] = None,
+        "--out", callback=dash_refused,
+        help="Folder for the package; default: the export's folder.")] = None,
     note: Annotated[str | None, typer.Option(
         "--note", help="A short note for the maintainers (checked for leaks too).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Consent without asking.")] = False,
@@ -113,8 +115,7 @@ def verify_command(
     packages: Annotated[list[Path], typer.Argument(
         metavar="PACKAGE...", help="Submission packages (.tar.gz).")],
 ) -> None:
-    """Check submission packages: manifest, file hashes, schema and leak check (each in
-    turn; the first that fails stops the run)."""
+    """Check submission packages in turn: manifest, file hashes, schema, leak check."""
     from . import submission
 
     for package in packages:

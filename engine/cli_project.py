@@ -29,7 +29,8 @@ Section = StrEnum("Section", {name: name for name in choices.SECTIONS})  # type:
 @app.command("sample")
 @reports_errors
 def sample_command(
-    folder: Annotated[Path, typer.Argument(help="Project folder to write .tapps-agents/ into.")],
+    folder: Annotated[Path, typer.Argument(help="Project folder to write .tapps-agents/ into.",
+                                           callback=dash_refused)],
     size: Annotated[Size, typer.Option(help="small (tests), typical, or large (the "
                                             "design's limits).")] = Size.small,
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 0,
@@ -103,7 +104,7 @@ def export_command(
                               [s.value for s in exclude or ()], prefix="--")
     cli_base.output_fits(output, fmt.value, f"--format {fmt.value} names what is written: "
                          "change it, or the file's name")
-    if compress and output is not None and not output.name.endswith(".gz"):
+    if compress and output is not None and not output.name.lower().endswith(".gz"):
         raise UsageError(f"{output}: --compress writes gzip, and this name does not end in "
                          ".gz; nothing was written", hint=f"name it {output.name}.gz (a name "
                          "ending in .gz is compressed without --compress)")

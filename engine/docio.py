@@ -200,7 +200,7 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None,
     """Write ``data`` to ``path`` all or nothing (gzip when the name ends in .gz); mode
     0600 when ``private`` (raw data), else the usual 0644 less the umask."""
     if compress is None:
-        compress = path.name.endswith(".gz")
+        compress = path.name.lower().endswith(".gz")
     if compress:
         data = gzip.compress(data, mtime=0)
     with atomic_output(path, private=private) as handle:

@@ -140,11 +140,16 @@ def test_dash_as_output_is_stdout_and_a_file_option_refuses_it(work: Path) -> No
     done = run(work, *APPLY, "d.json", "-o", "-")
     assert done.returncode == 0, done.stderr
     assert done.stdout == PRETTY
-    for refused in ((*APPLY, "d.json", "--report", "-"), ("key", "new", "-")):
+    for refused in ((*APPLY, "d.json", "--report", "-"), ("key", "new", "-"),
+                    ("sample", "-"), ("submit", "d.json", "--out", "-")):
         bad = run(work, *refused)
         assert bad.returncode == 2, bad.stderr
         assert b"'-' (stdout) is not taken here: name a file" in bad.stderr
     assert listing(work) == {"p.yaml", "d.json", "k.key"}  # no file named '-'
+    upper = run(work, *APPLY, "d.json", "-o", "OUT.JSON.GZ")  # a .GZ is gzip too
+    assert upper.returncode == 0 and gzip.decompress((work / "OUT.JSON.GZ").read_bytes()) \
+        == PRETTY
+    (work / "OUT.JSON.GZ").unlink()
     yaml_named = run(work, *APPLY, "d.json", "-o", "out.yaml")  # apply writes JSON only
     assert yaml_named.returncode == 2
     assert yaml_named.stderr.startswith(b"learnexport: out.yaml: the name says YAML, but this "

@@ -3,6 +3,7 @@ and every kind of damage to a package reported as a clear error."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import gzip
 import hashlib
@@ -304,6 +305,9 @@ def test_a_name_no_default_policy_writes_is_never_packed(export_file: Path) -> N
 
     doc = json.loads(export_file.read_text("utf-8"))
     assert list(unpublished(doc)) == []  # the default policy's export passes
+    stand_in = copy.deepcopy(doc)  # 'custom' is a stand-in for capabilities too
+    stand_in["capability_metrics"]["capabilities"][1]["capability_id"] = "custom"
+    assert list(unpublished(stand_in)) == []
     doc["capability_metrics"]["capabilities"][1]["capability_id"] = "acme_corp_invoices"
     doc["usage_patterns"]["agents"][0]["agent_name"] = "globex-billing-bot"
     doc["usage_patterns"]["workflows"][0]["workflow_name"] = "initech-release"

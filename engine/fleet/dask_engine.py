@@ -79,7 +79,8 @@ def _client(distributed: Any, scheduler: str | None, workers: int | None) -> Ite
             warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
             cluster = distributed.LocalCluster(
                 n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+                processes=True, dashboard_address=None,
+                silence_logs=logging.CRITICAL)  # a worker cut off by a stop logs it
         with cluster, distributed.Client(cluster) as client, _quiet_when_stopped():
             yield client
         return

@@ -48,7 +48,7 @@ _HASHED_ID = re.compile(r"custom_[0-9a-f]{8,64}")  # hash's output with the defa
 # (section, list, field): the names an export carries, with their public lists and the
 # word the default policies put in place of any other name
 NAME_FIELDS: tuple[tuple[str, str | None, str, frozenset[str], str], ...] = (
-    ("capability_metrics", "capabilities", "capability_id", CAPABILITIES, ""),
+    ("capability_metrics", "capabilities", "capability_id", CAPABILITIES, "custom"),
     ("pattern_statistics", "by_type", "pattern_type", PATTERN_TYPES, "other"),
     ("pattern_statistics", "vulnerabilities", "tag", VULNERABILITY_TAGS, "other"),
     ("usage_patterns", "agents", "agent_name", AGENTS, "custom"),
