@@ -105,8 +105,7 @@ def create_key_file(path: Path) -> HashKey:
                           hint="move the file away, or give a key with --hash-key-file"
                           ) from None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create the key file: {exc.strerror}; no key was "
-                          "written") from None
+        raise _not_created(path, exc) from None
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -127,9 +126,13 @@ def create_key_file(path: Path) -> HashKey:
                           hint="delete it first to rotate the key (old hashes will not match)"
                           ) from None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create the key file: {exc.strerror}; no key was "
-                          "written") from None
+        raise _not_created(path, exc) from None
     return HashKey(text, f"file:{path}")
+
+
+def _not_created(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot create the key file: {exc.strerror}; no key was "
+                       "written")
 
 
 def project_key(project: Path) -> HashKey:
