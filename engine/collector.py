@@ -338,9 +338,17 @@ def collect(
         "warnings": [],
     }
     if not lazy:
-        with gc_paused():
-            materialize(document)
-        document["collection"]["warnings"] = warnings(sources)
+        read_streams(document)
+    return document
+
+
+def read_streams(document: dict[str, Any], limit: int | None = None,
+                 cut: list[int] | None = None) -> dict[str, Any]:
+    """A lazily collected document made whole: its streams read into lists (with
+    ``limit``, their first records only: ``streams.materialize``) and its warnings made."""
+    with gc_paused():
+        materialize(document, limit, cut)
+    document["collection"]["warnings"] = warnings(document["collection"]["sources"])
     return document
 
 

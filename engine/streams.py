@@ -100,18 +100,30 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def materialize(value: Any) -> Any:
-    """Replace every stream inside ``value`` (objects and lists) by the list it reads."""
+def materialize(value: Any, limit: int | None = None, cut: list[int] | None = None) -> Any:
+    """Replace every stream inside ``value`` (objects and lists) by the list it reads. With
+    ``limit``, by its first ``limit`` records: the stream is still read whole (its source's
+    counts stay complete), and the records left out of each stream cut go to ``cut``."""
     if isinstance(value, RecordStream):
-        return list(value)
+        if limit is None:
+            return list(value)
+        kept: list[Any] = []
+        count = 0
+        for record in value:
+            count += 1
+            if count <= limit:
+                kept.append(record)
+        if count > limit and cut is not None:
+            cut.append(count - limit)
+        return kept
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, dict | list | RecordStream):
-                value[key] = materialize(item)
+                value[key] = materialize(item, limit, cut)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list | RecordStream):
-                value[index] = materialize(item)
+                value[index] = materialize(item, limit, cut)
     return value
 
 

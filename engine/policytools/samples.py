@@ -109,29 +109,11 @@ def _project(project: Path, limit: int | None) -> tuple[Sample, tuple[int, int]]
     """A project's collected document, its record streams read once and only their first
     ``limit`` records kept (all without a limit): the memory of a million analytics lines
     is never taken. (lists cut, records left out)."""
-    from ..collector import collect, warnings
-    from ..streams import RecordStream
+    from ..collector import collect, read_streams
 
-    document = collect(project, lazy=True)
-    lists = left_out = 0
-    objects = [document]
-    while objects:
-        node = objects.pop()
-        for key, value in node.items():
-            if isinstance(value, dict):
-                objects.append(value)
-            elif isinstance(value, RecordStream):
-                kept: list[Any] = []
-                count = 0
-                for record in value:  # the whole pass: it fills in the source's counts
-                    count += 1
-                    if limit is None or count <= limit:
-                        kept.append(record)
-                node[key] = kept
-                if limit is not None and count > limit:
-                    lists, left_out = lists + 1, left_out + count - limit
-    document["collection"]["warnings"] = warnings(document["collection"]["sources"])
-    return Sample(document, f"project {project}"), (lists, left_out)
+    cut: list[int] = []
+    document = read_streams(collect(project, lazy=True), limit, cut)
+    return Sample(document, f"project {project}"), (len(cut), sum(cut))
 
 
 def _load(sample_arg: str | None, project: Path | None) -> Sample:
