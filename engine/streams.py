@@ -257,7 +257,7 @@ class ArrayReader:
             self.pos = end
             # a float out of range (NaN, Infinity and 1e400 too) also sends the element
             # to the strict decoder (keys_agree)
-            if not keys_agree(text, value, RECORD_DEPTH):
+            if not keys_agree(text.encode(), value, RECORD_DEPTH):
                 return text, "", "strict"  # the caller decodes it strictly
             return value, "", None
 
@@ -288,7 +288,7 @@ class ArrayReader:
             self.mixed_until = end
             return None
         self.pos = start + len(text)
-        if not keys_agree(text, value, RECORD_DEPTH):
+        if not keys_agree(text.encode(), value, RECORD_DEPTH):
             return text, "", "strict"  # the caller decodes it strictly
         return value, "", None
 

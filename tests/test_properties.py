@@ -425,7 +425,6 @@ def test_a_duplicate_key_is_never_merged_however_the_colon_is_spaced(
     except orjson.JSONDecodeError:
         return
     if duplicated:
-        assert not keys_agree(text, parsed)
         assert not keys_agree(text.encode(), parsed)
 
 
