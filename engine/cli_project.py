@@ -104,7 +104,7 @@ def export_command(
                               [s.value for s in exclude or ()], prefix="--")
     cli_base.output_fits(output, fmt.value, f"--format {fmt.value} names what is written: "
                          "change it, or the file's name")
-    if compress and output is not None and not output.name.lower().endswith(".gz"):
+    if compress and output is not None and not docio.gzipped(output.name):
         raise UsageError(f"{output}: --compress writes gzip, and this name does not end in "
                          ".gz; nothing was written", hint=f"name it {output.name}.gz (a name "
                          "ending in .gz is compressed without --compress)")

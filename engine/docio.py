@@ -124,6 +124,11 @@ def eval_key(shown: str) -> str:
         else shown
 
 
+def gzipped(name: str) -> bool:
+    """Whether a file of this name is (to be) gzip: it ends in .gz, in any case."""
+    return name.lower().endswith(".gz")
+
+
 def read_bytes(source: str) -> bytes:
     if source == "-":
         return sys.stdin.buffer.read()
@@ -144,7 +149,7 @@ def read_bytes(source: str) -> bytes:
                          hint=f"check its permissions: ls -l {source}") from None
     except OSError as exc:
         raise InputError(f"cannot be read: {exc.strerror}", location=where) from None
-    if source.endswith(".gz"):
+    if gzipped(source):
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as packed:
                 data = packed.read(MAX_INPUT_BYTES + 1)  # a gzip bomb stops at the limit
@@ -160,7 +165,7 @@ def read_document(source: str) -> Any:
     """The document in ``source`` (a path or ``-`` for stdin)."""
     data = read_bytes(source)
     shown = "<stdin>" if source == "-" else source
-    name = source[:-3] if source.endswith(".gz") else source
+    name = source[:-3] if gzipped(source) else source
     if not data.strip():
         raise InputError("is empty", location=Location(shown),
                          hint="give a JSON or YAML document")
@@ -200,7 +205,7 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None,
     """Write ``data`` to ``path`` all or nothing (gzip when the name ends in .gz); mode
     0600 when ``private`` (raw data), else the usual 0644 less the umask."""
     if compress is None:
-        compress = path.name.lower().endswith(".gz")
+        compress = gzipped(path.name)
     if compress:
         data = gzip.compress(data, mtime=0)
     with atomic_output(path, private=private) as handle:

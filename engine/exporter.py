@@ -85,7 +85,7 @@ def prepare(project: Path | str = ".", *, policy: Path | None = None,
         stamp.now = now
     result = run(loaded, document, key=key, stamp=stamp, without=filters.exclude)
     target = output or default_output(root, fmt, compress, (now or stamp.now)())
-    if compress and not target.name.endswith(".gz"):
+    if compress and not docio.gzipped(target.name):
         target = target.with_name(target.name + ".gz")
     data = encode(result.document, fmt)
     return Prepared(root, loaded, result, target, data,

@@ -35,7 +35,7 @@ def _lines(source: str) -> Iterator[tuple[int, bytes]]:
     where = Location("<stdin>" if source == "-" else source)
     try:
         handle: IO[bytes] = sys.stdin.buffer if source == "-" else (
-            gzip.open(source, "rb") if source.endswith(".gz")  # noqa: SIM115
+            gzip.open(source, "rb") if docio.gzipped(source)  # noqa: SIM115
             else open(source, "rb"))  # noqa: SIM115  (closed by the with below)
         with handle:
             for number, line in enumerate(handle, 1):
@@ -69,7 +69,7 @@ def apply_lines(policy: Policy, source: str, target: Path | None, key: HashKey |
             sys.stdout.buffer.flush()
         return total
     with docio.atomic_output(target) as raw:
-        if not target.name.endswith(".gz"):
+        if not docio.gzipped(target.name):
             return done(_run_lines(policy, source, key, raw, target))
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
             total = _run_lines(policy, source, key, packed, target)

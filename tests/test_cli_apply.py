@@ -444,6 +444,11 @@ def test_jsonl_applies_the_policy_to_each_line_and_sums_the_report(tmp_path: Pat
     written = [json.loads(x) for x in gzip.decompress((tmp_path / "out.jsonl.gz")
                                                       .read_bytes()).splitlines()]
     assert written == [{"id": i, "email": "<email>"} for i in range(5)]
+    upper = subprocess.run([*command, "-o", "OUT.JSONL.GZ"], cwd=tmp_path,
+                           capture_output=True, text=True)  # .GZ is gzip too (docio.gzipped)
+    assert upper.returncode == 0 and gzip.decompress(
+        (tmp_path / "OUT.JSONL.GZ").read_bytes()).splitlines() == [
+        json.dumps(x, separators=(",", ":")).encode() for x in written]
     report = json.loads((tmp_path / "r.json").read_text())
     assert [(r["id"], r["matched"], r["dropped"]) for r in report["rules"]] == [
         ("e", 5, 0), ("s", 5, 5)]
