@@ -253,11 +253,17 @@ def _parse_line(decoder: StrictJSON, raw: bytes, first: bool) -> tuple[Any, str 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+    return _parse_text(decoder, text, cut=not raw.endswith(b"\n"))
+
+
+def _parse_text(decoder: StrictJSON, text: str, cut: bool = False) -> tuple[Any, str | None]:
+    """(record, None), or (None, why) when the strict decoder refuses ``text``; ``cut``:
+    the text is a last line without its end, which may explain a decoding error."""
     try:
         record = decoder.loads(text)
     except (ValueError, RecursionError) as exc:
         problem = _decode_problem(exc)
-        return None, problem if raw.endswith(b"\n") else f"{problem}, truncated last line"
+        return None, f"{problem}, truncated last line" if cut else problem
     if decoder.poisoned:
         return None, poison_in(record)
     return record, None
@@ -334,8 +340,7 @@ def iter_json_array(
                     problems.append(f"{text}; the records after it were skipped")
                     break
                 if problem == "strict":
-                    # (an element is whole: its text is not a last line cut short)
-                    value, problem = _parse_line(strict, value.encode("utf-8") + b"\n", False)
+                    value, problem = _parse_text(strict, value)
                 problem = problem or check_record(value, fields)
                 if problem is None:
                     yield value
