@@ -551,3 +551,25 @@ def test_declining_at_the_prompt_writes_nothing_and_exits_2(tmp_path: Path,
     assert done.exit_code == 2, done.output
     assert "declined; nothing was written" in done.output
     assert not (tmp_path / "x.json").exists()
+
+
+def test_dash_is_stdout_or_refused_in_every_command(cli, small_export, tmp_path) -> None:
+    """docs/cli.md: '-o -' is stdout for the commands that write there by default; the
+    options that only name a file or folder refuse '-' (exit 2) rather than create it."""
+    project, export = small_export.project, small_export.path
+    for args, check in [
+        (("collect", project), lambda out: json.loads(out)["collection"]["sources"]),
+        (("dashboard", project, "--format", "json"), lambda out: json.loads(out)["project"]),
+        (("migrate", export, "--to", "1.1"),
+         lambda out: json.loads(out)["export_metadata"]["schema_version"] == "1.1"),
+        (("aggregate", export, export, "--min-projects", "2"),
+         lambda out: json.loads(out)["aggregate"]["projects"] == 1),
+    ]:
+        done = cli.run(*args, "-o", "-", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert check(done.stdout), args
+    for args in (("export", project, "--yes", "-o", "-"),
+                 ("policy", "test", ROOT / "policies" / "example.yaml", "--junit", "-")):
+        refused = cli.run(*args, cwd=tmp_path)
+        assert refused.returncode == 2 and "'-' (stdout) is not taken here" in refused.stderr
+    assert list(tmp_path.iterdir()) == []

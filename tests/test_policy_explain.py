@@ -356,3 +356,21 @@ def leaves_of_lists(document: Any) -> list[int]:
             out.append(len(node))
             stack.extend(node)
     return out
+
+
+def test_lint_and_diff_cut_a_big_sample_too_and_read_it_whole_on_request(
+        tmp_path: Path) -> None:
+    memory = json.loads((ROOT / "policies" / "examples" / "memory.json").read_text("utf-8"))
+    memory["memory"] = (memory["memory"] * 400)[:1200]
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(memory), "utf-8")
+    cut = f"{big}, the first 1,000 records of each list (200 records of 1 list left out"
+    policy = "policies/example.yaml"
+    for args, where in ((("policy", "lint", policy), "stderr"),
+                        (("policy", "diff", policy, policy), "stdout")):
+        done = cli(*args, "--sample", big)
+        assert done.returncode == 0, done.stderr
+        assert cut in getattr(done, where)
+        whole = cli(*args, "--sample", big, "--all-records")
+        assert whole.returncode == 0 and str(big) in getattr(whole, where)
+        assert "first 1,000" not in getattr(whole, where)
