@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import is_, itemgetter
 from typing import Any
 
 
@@ -88,6 +88,14 @@ _SPACED = re.compile(rb":(?<=[ \t\r\n]:)")  # the literal first: a fast scan for
 _KEY_SPACED = re.compile(rb'"[ \t\r\n]+:')
 
 
+def spaced_key(raw: bytes) -> bool:
+    """Whether ``raw`` may write a key with whitespace before its colon (``"a" :``): the
+    count of ``":`` would miss that key, so such a text is never agreed on that count."""
+    # (the search alone: most lines hold other colons too, in times of day, so a count of
+    # all colons first would only add a step; 0.27 us a line of the framework's analytics)
+    return bool(_SPACED.search(raw) and _KEY_SPACED.search(raw))
+
+
 def keys_agree(raw: bytes, value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value``, parsed by orjson from the JSON ``raw``, has every key ``raw``
     writes: orjson keeps the last of two equal keys without a word. Each key written is
@@ -95,9 +103,7 @@ def keys_agree(raw: bytes, value: Any, limit: int = MAX_DEPTH) -> bool:
     that count and could hide a duplicate, so such a text is never agreed (the strict
     decoder then decides). False too when a float is out of range, or containers nest
     deeper than ``limit`` (``count_keys``)."""
-    # (the search alone: most lines hold other colons too, in times of day, so a count of
-    # all colons first would only add a step; 0.27 us a line of the framework's analytics)
-    if _SPACED.search(raw) and _KEY_SPACED.search(raw):
+    if spaced_key(raw):
         return False
     written = raw.count(b'":')
     if type(value) is dict and written == len(value):  # the usual line: flat?
@@ -155,9 +161,11 @@ def _wide(values: list[Any], depth: int, limit: int) -> int:
     a time: each level's values chained in C, not visited one by one."""
     total, level = 0, values
     while True:
-        kinds = set(map(type, level))
-        if float in kinds:
-            floats = level if kinds == {float} else [v for v in level if type(v) is float]
+        types = list(map(type, level))
+        kinds = set(types)
+        if float in kinds:  # (the floats picked in C: a level may hold millions of values)
+            floats = level if kinds == {float} else list(
+                compress(level, map(is_, types, repeat(float))))
             if not all(map(BIG.__gt__, map(abs, floats))):  # NaN fails too
                 return -1
         _, dicts, lists = split_kinds(level, kinds, strings=False)  # only containers count

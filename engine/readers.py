@@ -18,17 +18,18 @@ import os
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
-from learnexport.columns import RECORD_DEPTH, deeper_than_allowed
+from learnexport.columns import RECORD_DEPTH, Column, deeper_than_allowed
 from learnexport.errors import InputError
-from learnexport.streams import ArrayReader, fast_loads
+from learnexport.streams import ArrayReader, fast_loads, loads_objects
 
 MIB = 1024 * 1024
 MAX_LINE_BYTES = 8 * MIB  # a longer JSON line is skipped, never read whole
 MAX_JSON_BYTES = 1024 * MIB  # a whole-JSON file larger than this is not read
 MAX_CONFIG_BYTES = 1 * MIB
 MAX_PROBLEMS_PER_FILE = 100  # further problems are counted in one last line
+BLOCK_BYTES = MIB  # JSON lines read and checked together (iter_jsonl): a C pass each check
 
 _S, _N, _I, _B, _L, _D, _NULL = (
     (str,),
@@ -81,6 +82,12 @@ def json_name(value: object) -> str:
 def _expected(allowed: tuple[type, ...]) -> str:
     names = ["an integer" if t is int and float not in allowed else _JSON_NAMES[t] for t in allowed]
     return " or ".join(dict.fromkeys(names))
+
+
+def fields_agree(table: list[Column], fields: Mapping[str, tuple[type, ...]]) -> bool:
+    """Whether ``check_record`` passes each of the objects whose columns are ``table``:
+    every documented field present has a type it allows, checked a column at a time."""
+    return all(types <= set(fields[key]) for key, _, types in table if key in fields)
 
 
 def check_record(record: object, fields: Mapping[str, tuple[type, ...]]) -> str | None:
@@ -284,30 +291,91 @@ def iter_jsonl(
     outside it is refused. Raises InputError when the file cannot be opened.
     """
     notes, decoder = Notes(problems, Path(path).name), StrictJSON()
+    fields = fields or {}
     with open_source(Path(path), root) as fh:
-        readline, number = fh.readline, 0
         try:
-            while raw := readline(MAX_LINE_BYTES + 1):  # a longer line is never read whole
-                number += 1
-                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                    _skip_rest(fh)
-                    notes.add(f" line {number}", f"longer than {MAX_LINE_BYTES // MIB} MiB")
-                    continue
-                if raw.isspace():
-                    continue
-                record = fast_loads(raw, RECORD_DEPTH)
-                problem = None
-                if record is None:
-                    record, problem = _parse_line(decoder, raw, number == 1)
-                if problem is None:
-                    problem = check_record(record, fields or {})
-                if problem is None:
-                    yield record
-                else:
-                    notes.add(f" line {number}", problem)
+            for block in _blocks(fh, notes):
+                yield from _settle(block, fields, decoder, notes)
         except OSError as exc:
             notes.add("", f"read failed: {os_problem(exc)}")
     notes.close()
+
+
+class _Block(NamedTuple):
+    """Lines of a JSON-lines file read together (without their line ends)."""
+
+    first: int  # the number of the first line
+    lines: list[bytes]
+    text: bytes  # the lines as the file holds them, joined by their line ends
+    ended: bool  # whether the last line has its end (not so only at the end of a file)
+
+
+def _blocks(fh: BinaryIO, notes: Notes) -> Iterator[_Block]:
+    """The lines of ``fh`` in blocks of about ``BLOCK_BYTES``, split in C. A line longer
+    than ``MAX_LINE_BYTES`` is noted (after the lines before it are settled) and skipped,
+    never held whole: at most ``MAX_LINE_BYTES`` and a block of it are read."""
+    long = f"longer than {MAX_LINE_BYTES // MIB} MiB"
+    number, size = 0, 0  # lines passed; the bytes of the line not ended yet
+    pending: list[bytes] = []  # that line's start, in the pieces read
+    while chunk := fh.read(BLOCK_BYTES):
+        if b"\n" in chunk:
+            lines = chunk.split(b"\n")
+            if pending:
+                lines[0] = b"".join((*pending, lines[0]))
+            tail = lines.pop()  # what follows the last line end
+            pending, size = ([tail], len(tail)) if tail else ([], 0)
+            start = 0
+            if max(map(len, lines)) > MAX_LINE_BYTES:  # (a line begun in an earlier read)
+                for index in [i for i, line in enumerate(lines) if len(line) > MAX_LINE_BYTES]:
+                    if index > start:
+                        yield _Block(number + start + 1, lines[start:index],
+                                     b"\n".join(lines[start:index]), True)
+                    notes.add(f" line {number + index + 1}", long)
+                    start = index + 1
+            if start < len(lines):
+                part = lines[start:] if start else lines
+                yield _Block(number + start + 1, part, b"\n".join(part), True)
+            number += len(lines)
+        else:  # the line goes on
+            pending.append(chunk)
+            size += len(chunk)
+        if size > MAX_LINE_BYTES:
+            _skip_rest(fh)
+            number += 1
+            notes.add(f" line {number}", long)
+            pending, size = [], 0
+    if pending:
+        last = b"".join(pending)
+        yield _Block(number + 1, [last], last, False)
+
+
+def _settle(block: _Block, fields: Mapping[str, tuple[type, ...]], decoder: StrictJSON,
+            notes: Notes) -> Iterator[dict]:
+    """The records of a block of JSON lines, with a problem noted for each line skipped.
+    The usual block (every line an object that orjson reads, no key lost, every documented
+    field of the right type) is checked at once; any other is read a line at a time, so
+    each problem (and each blank line) is found and named as when every line was read on
+    its own."""
+    loaded = loads_objects(block.lines, RECORD_DEPTH, block.text)
+    if loaded is not None and fields_agree(loaded[1], fields):
+        yield from loaded[0]
+        return
+    last = len(block.lines) - 1
+    for index, line in enumerate(block.lines):
+        raw = line + b"\n" if block.ended or index < last else line
+        if raw.isspace():
+            continue
+        number = block.first + index
+        record = fast_loads(raw, RECORD_DEPTH)
+        problem = None
+        if record is None:
+            record, problem = _parse_line(decoder, raw, number == 1)
+        if problem is None:
+            problem = check_record(record, fields)
+        if problem is None:
+            yield record
+        else:
+            notes.add(f" line {number}", problem)
 
 
 def iter_json_array(

@@ -619,3 +619,91 @@ def test_config(tmp_path: Path, text: str, version, status: str, problems: list[
     assert doc["project"]["framework_version"] == version
     source = doc["collection"]["sources"]["config"]
     assert (source["status"], source["problems"]) == (status, problems)
+
+
+# ---- JSON lines read in blocks: the same records and problems as a line at a time ----------
+
+
+def _line_at_a_time(path: Path, fields: dict, limit: int) -> tuple[list, list[str]]:
+    """The reading ``iter_jsonl`` did before it read blocks (the oracle): each line read
+    with ``readline`` and settled on its own."""
+    from learnexport import readers
+    from learnexport.columns import RECORD_DEPTH
+    from learnexport.streams import fast_loads
+
+    problems: list[str] = []
+    notes, decoder, records = readers.Notes(problems, path.name), readers.StrictJSON(), []
+    with open(path, "rb") as fh:
+        number = 0
+        while raw := fh.readline(limit + 1):
+            number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                notes.add(f" line {number}", f"longer than {limit // (1 << 20)} MiB")
+                continue
+            if raw.isspace():
+                continue
+            record, problem = fast_loads(raw, RECORD_DEPTH), None
+            if record is None:
+                record, problem = readers._parse_line(decoder, raw, number == 1)
+            problem = problem or readers.check_record(record, fields)
+            if problem is None:
+                records.append(record)
+            else:
+                notes.add(f" line {number}", problem)
+    notes.close()
+    return records, problems
+
+
+_good_lines = st.builds(lambda a, d, s: json.dumps({"agent_id": a, "duration": d, "success": s}),
+                        st.text(max_size=8), st.integers(0, 99) | st.floats(0, 9), st.booleans())
+_odd_lines = st.sampled_from([
+    "", "   ", "\r", '{"agent_id": "a", "agent_id": "b"}', '{"agent_id" : "a"}',
+    '{"duration": "slow"}', '{"success": 1}', "[1, 2]", "7", "not json", '{"a": 1',
+    '{"x": "a\\":b"}', '{"n": 123456789012345678901234567890}', '{"x": [[[[[]]]]]}',
+    '{"agent_id": "' + "y" * 40 + '"}', "\ufeff" + '{"agent_id": "bom"}', '{"a": 1}\r',
+    '{"x": {"y": {"z": 1}}, "agent_id": "n"}', '{"t": "Erreur : x"}', '{"é": "ü"}',
+])  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_good_lines | _odd_lines, max_size=40), ended=st.booleans(),
+       block=st.integers(1, 300), limit=st.sampled_from([30, 64, 1 << 23]))
+def test_blocks_read_what_lines_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     lines: list[str], ended: bool, block: int,
+                                     limit: int) -> None:
+    """Reading a block of lines at a time (checked at once when all is well) yields the
+    records and problems, in order and with their line numbers, of reading each line on
+    its own, whatever the block size and wherever a long line falls."""
+    from learnexport import readers
+
+    monkeypatch.setattr(readers, "BLOCK_BYTES", block)
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", limit)
+    path = tmp_path / "agents.jsonl"
+    path.write_bytes(("\n".join(lines) + ("\n" if ended and lines else "")).encode())
+    fields = FIELDS["analytics_agents"]
+    problems: list[str] = []
+    records = list(iter_jsonl(path, problems, fields=fields))
+    assert (records, problems) == _line_at_a_time(path, fields, limit)
+
+
+def test_a_clean_block_is_not_read_line_by_line(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block check is what makes reading fast: a file of good lines never reaches the
+    line-at-a-time reader; one bad line sends only its own block (1 MiB) there."""
+    from learnexport import readers
+
+    calls: list[bytes] = []
+    real = readers.fast_loads
+    monkeypatch.setattr(readers, "fast_loads", lambda raw, *a: calls.append(raw) or real(raw, *a))
+    path = tmp_path / "agents.jsonl"
+    path.write_text(_lines(*[AGENT] * 20_000))  # 2.6 MiB: three blocks
+    assert len(list(iter_jsonl(path, [], fields=FIELDS["analytics_agents"]))) == 20_000
+    assert calls == []
+    path.write_text(_lines(*[AGENT] * 20_000) + '{"agent_id": 1}\n')
+    problems: list[str] = []
+    assert len(list(iter_jsonl(path, problems, fields=FIELDS["analytics_agents"]))) == 20_000
+    assert problems == ['agents.jsonl line 20001: field "agent_id" is a number, expected a string']
+    assert 0 < len(calls) < 10_000
