@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import stat
@@ -29,7 +30,10 @@ MAX_LINE_BYTES = 8 * MIB  # a longer JSON line is skipped, never read whole
 MAX_JSON_BYTES = 1024 * MIB  # a whole-JSON file larger than this is not read
 MAX_CONFIG_BYTES = 1 * MIB
 MAX_PROBLEMS_PER_FILE = 100  # further problems are counted in one last line
-BLOCK_BYTES = MIB  # JSON lines read and checked together (iter_jsonl): a C pass each check
+# JSON lines read together (iter_jsonl) and checked together (a C pass each check), in
+# blocks of at most BLOCK_LINES: 1 MiB of ``{}`` lines read as one block took 60 MiB
+BLOCK_BYTES = 64 * 1024
+BLOCK_LINES = 1024
 
 _S, _N, _I, _B, _L, _D, _NULL = (
     (str,),
@@ -184,7 +188,7 @@ def _decode_problem(exc: Exception) -> str:
 # ---- reading files -------------------------------------------------------------------------
 
 
-def open_source(path: Path, root: Path | None) -> BinaryIO:
+def open_source(path: Path, root: Path | None) -> io.BufferedReader:
     """Open a regular file for reading; InputError (with the reason) when it must not be read."""
     real = os.path.realpath(path)
     if root is not None and not Path(real).is_relative_to(root):
@@ -197,7 +201,7 @@ def open_source(path: Path, root: Path | None) -> BinaryIO:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise InputError("not a regular file")
-    return os.fdopen(fd, "rb", buffering=MIB)
+    return io.BufferedReader(io.FileIO(fd, "rb"), MIB)  # (iter_jsonl reads with read1)
 
 
 def total_size(paths: list[Path]) -> int:
@@ -310,14 +314,17 @@ class _Block(NamedTuple):
     ended: bool  # whether the last line has its end (not so only at the end of a file)
 
 
-def _blocks(fh: BinaryIO, notes: Notes) -> Iterator[_Block]:
-    """The lines of ``fh`` in blocks of about ``BLOCK_BYTES``, split in C. A line longer
-    than ``MAX_LINE_BYTES`` is noted (after the lines before it are settled) and skipped,
-    never held whole: at most ``MAX_LINE_BYTES`` and a block of it are read."""
+def _blocks(fh: io.BufferedReader, notes: Notes) -> Iterator[_Block]:
+    """The lines of ``fh`` in blocks (``BLOCK_BYTES`` read at a time, split in C). A line
+    longer than ``MAX_LINE_BYTES`` is noted (after the lines before it are settled) and
+    skipped, never held whole: at most ``MAX_LINE_BYTES`` and a read of it are held.
+    Each read is one read of the file (``read1``), so when one fails, every line that
+    the reads before it brought has been settled (``read`` would lose what it had read
+    of its chunk, as a bad sector of a disk makes a read stop short, then fail)."""
     long = f"longer than {MAX_LINE_BYTES // MIB} MiB"
     number, size = 0, 0  # lines passed; the bytes of the line not ended yet
     pending: list[bytes] = []  # that line's start, in the pieces read
-    while chunk := fh.read(BLOCK_BYTES):
+    while chunk := fh.read1(BLOCK_BYTES):
         if b"\n" in chunk:
             lines = chunk.split(b"\n")
             if pending:
@@ -327,14 +334,10 @@ def _blocks(fh: BinaryIO, notes: Notes) -> Iterator[_Block]:
             start = 0
             if max(map(len, lines)) > MAX_LINE_BYTES:  # (a line begun in an earlier read)
                 for index in [i for i, line in enumerate(lines) if len(line) > MAX_LINE_BYTES]:
-                    if index > start:
-                        yield _Block(number + start + 1, lines[start:index],
-                                     b"\n".join(lines[start:index]), True)
+                    yield from _split(number + start + 1, lines[start:index])
                     notes.add(f" line {number + index + 1}", long)
                     start = index + 1
-            if start < len(lines):
-                part = lines[start:] if start else lines
-                yield _Block(number + start + 1, part, b"\n".join(part), True)
+            yield from _split(number + start + 1, lines[start:] if start else lines)
             number += len(lines)
         else:  # the line goes on
             pending.append(chunk)
@@ -347,6 +350,13 @@ def _blocks(fh: BinaryIO, notes: Notes) -> Iterator[_Block]:
     if pending:
         last = b"".join(pending)
         yield _Block(number + 1, [last], last, False)
+
+
+def _split(first: int, lines: list[bytes]) -> Iterator[_Block]:
+    """``lines`` (ended, the first numbered ``first``) in blocks of ``BLOCK_LINES``."""
+    for start in range(0, len(lines), BLOCK_LINES):
+        part = lines[start:start + BLOCK_LINES] if len(lines) > BLOCK_LINES else lines
+        yield _Block(first + start, part, b"\n".join(part), True)
 
 
 def _settle(block: _Block, fields: Mapping[str, tuple[type, ...]], decoder: StrictJSON,
