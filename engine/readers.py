@@ -201,6 +201,9 @@ def open_source(path: Path, root: Path | None) -> io.BufferedReader:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise InputError("not a regular file")
+    # O_NONBLOCK kept a FIFO from blocking the open; for reading a file it must go: where
+    # a file system honours it, a read with no data ready would look like the end
+    os.set_blocking(fd, True)
     return io.BufferedReader(io.FileIO(fd, "rb"), MIB)  # (iter_jsonl reads with read1)
 
 
