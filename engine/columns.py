@@ -163,11 +163,10 @@ def _wide(values: list[Any], depth: int, limit: int) -> int:
     while True:
         types = list(map(type, level))
         kinds = set(types)
-        if float in kinds:  # (the floats picked in C: a level may hold millions of values)
-            floats = level if kinds == {float} else list(
-                compress(level, map(is_, types, repeat(float))))
-            if not all(map(BIG.__gt__, map(abs, floats))):  # NaN fails too
-                return -1
+        # (the floats picked in C: a level may hold millions of values)
+        if float in kinds and not floats_fit(level if kinds == {float} else list(
+                compress(level, map(is_, types, repeat(float))))):
+            return -1
         _, dicts, lists = split_kinds(level, kinds, strings=False)  # only containers count
         if not dicts and not lists:
             return total
@@ -177,6 +176,12 @@ def _wide(values: list[Any], depth: int, limit: int) -> int:
         total += sum(map(len, dicts))
         level = list(chain(chain.from_iterable(map(dict.values, dicts)),
                            chain.from_iterable(lists)))
+
+
+def floats_fit(floats: list[float]) -> bool:
+    """Whether each of ``floats`` (that orjson read) lies within 64-bit integers: orjson
+    turns a longer integer into a float (NaN would fail too)."""
+    return all(map(BIG.__gt__, map(abs, floats)))
 
 
 def deeper_than_allowed(value: Any, limit: int = MAX_DEPTH) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 from learnexport.columns import RECORD_DEPTH, Column, deeper_than_allowed
 from learnexport.errors import InputError
-from learnexport.streams import ArrayReader, fast_loads, loads_objects
+from learnexport.streams import ArrayReader, fast_loads, loads_lines, objects_agree, trusted
 
 MIB = 1024 * 1024
 MAX_LINE_BYTES = 8 * MIB  # a longer JSON line is skipped, never read whole
@@ -313,7 +313,6 @@ class _Block(NamedTuple):
 
     first: int  # the number of the first line
     lines: list[bytes]
-    text: bytes  # the lines as the file holds them, joined by their line ends
     ended: bool  # whether the last line has its end (not so only at the end of a file)
 
 
@@ -351,15 +350,14 @@ def _blocks(fh: io.BufferedReader, notes: Notes) -> Iterator[_Block]:
             notes.add(f" line {number}", long)
             pending, size = [], 0
     if pending:
-        last = b"".join(pending)
-        yield _Block(number + 1, [last], last, False)
+        yield _Block(number + 1, [b"".join(pending)], False)
 
 
 def _split(first: int, lines: list[bytes]) -> Iterator[_Block]:
     """``lines`` (ended, the first numbered ``first``) in blocks of ``BLOCK_LINES``."""
     for start in range(0, len(lines), BLOCK_LINES):
         part = lines[start:start + BLOCK_LINES] if len(lines) > BLOCK_LINES else lines
-        yield _Block(first + start, part, b"\n".join(part), True)
+        yield _Block(first + start, part, True)
 
 
 def _settle(block: _Block, fields: Mapping[str, tuple[type, ...]], decoder: StrictJSON,
@@ -369,17 +367,20 @@ def _settle(block: _Block, fields: Mapping[str, tuple[type, ...]], decoder: Stri
     field of the right type) is checked at once; any other is read a line at a time, so
     each problem (and each blank line) is found and named as when every line was read on
     its own."""
-    loaded = loads_objects(block.lines, RECORD_DEPTH, block.text)
-    if loaded is not None and fields_agree(loaded[1], fields):
-        yield from loaded[0]
-        return
+    records = loads_lines(block.lines)
+    if records is not None:
+        table = objects_agree(block.lines, records, RECORD_DEPTH)
+        if table is not None and fields_agree(table, fields):
+            yield from records
+            return
     last = len(block.lines) - 1
     for index, line in enumerate(block.lines):
         raw = line + b"\n" if block.ended or index < last else line
         if raw.isspace():
             continue
         number = block.first + index
-        record = fast_loads(raw, RECORD_DEPTH)
+        record = fast_loads(raw, RECORD_DEPTH) if records is None else \
+            trusted(raw, records[index], RECORD_DEPTH)  # (parsed once, checked on its own)
         problem = None
         if record is None:
             record, problem = _parse_line(decoder, raw, number == 1)

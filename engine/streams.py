@@ -33,6 +33,7 @@ from .columns import (
     Column,
     columns,
     count_keys,
+    floats_fit,
     keys_agree,
     spaced_key,
 )
@@ -47,60 +48,62 @@ _KINDS = {"{": "an object", '"': "a string", "t": "a boolean", "f": "a boolean",
 
 
 def fast_loads(raw: bytes, limit: int = MAX_DEPTH) -> Any | None:
-    """The record in ``raw`` when orjson parses it and no key can have been lost to a
-    duplicate (nor an integer beyond 64 bits turned into a float); None when the strict
-    decoder must look (for the exact value, or the exact problem)."""
+    """The record in ``raw`` when orjson parses it and ``trusted`` takes it; None when the
+    strict decoder must look (for the exact value, or the exact problem)."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+    return trusted(raw, value, limit)
+
+
+def trusted(raw: bytes, value: Any, limit: int = MAX_DEPTH) -> Any | None:
+    """``value``, parsed by orjson from ``raw``, when no key can have been lost to a
+    duplicate, no integer beyond 64 bits turned into a float, and it nests no deeper than
+    ``limit``; else None."""
     kind = type(value)
     if kind is dict or kind is list:
         return value if keys_agree(raw, value, limit) else None
     return None if kind is float and not -BIG < value < BIG else value
 
 
-def loads_objects(lines: list[bytes], limit: int = MAX_DEPTH, text: bytes | None = None
-                  ) -> tuple[list[dict[str, Any]], list[Column]] | None:
-    """The objects that ``lines`` (one JSON text each) hold, and their columns, when each
-    line is an object that ``fast_loads`` takes as it is; else None (then each line is
-    read on its own, and any problem is found and worded there).
-
-    The checks are those of ``fast_loads``, made once for the whole block, a column at a
-    time in C, instead of once a line: a line writes at least as many ``":`` as orjson
-    keeps keys, so the block's count equals the keys of all its objects only when no line
-    lost a key to a duplicate. Flat objects have as many keys as values in their columns,
-    and their floats are checked a column at a time; nested ones are counted (and their
-    depth checked against ``limit``) by ``count_keys``. ``text``: the lines joined by line
-    ends, when the caller has it."""
+def loads_lines(lines: list[bytes]) -> list[Any] | None:
+    """What orjson reads in each of ``lines`` (one JSON text each); None when it refuses
+    one of them."""
     try:
-        records = list(map(orjson.loads, lines))
+        return list(map(orjson.loads, lines))
     except orjson.JSONDecodeError:
         return None
+
+
+def objects_agree(lines: list[bytes], records: list[Any], limit: int = MAX_DEPTH
+                  ) -> list[Column] | None:
+    """The columns of ``records`` (parsed by orjson from ``lines``) when each is an object
+    that ``trusted`` takes as it is; else None (then each line is checked on its own, and
+    any problem is found and worded there).
+
+    The checks are those of ``trusted``, made once for the whole block, a column at a
+    time in C, instead of once a line: a line writes at least as many ``":`` as orjson
+    keeps keys, so the block's count equals the keys of all its objects only when no line
+    lost a key to a duplicate. Flat objects have their floats checked a column at a time;
+    nested ones are counted (and their depth checked against ``limit``) by
+    ``count_keys``."""
     if set(map(type, records)) != {dict}:
         return None
-    block = b"\n".join(lines) if text is None else text
+    block = b"\n".join(lines)
     if spaced_key(block):
         return None
     table = columns(records)
     kinds = set().union(*(types for _, _, types in table))
     if dict in kinds or list in kinds:
         keys = count_keys(records, limit + 1)
-    elif float in kinds and not all(map(floats_fit, table)):
+    elif float in kinds and not all(
+            floats_fit(values if types == {float} else [v for v in values if type(v) is float])
+            for _, values, types in table if float in types):
         return None
     else:
-        keys = sum(len(values) for _, values, _ in table)
-    return (records, table) if block.count(b'":') == keys else None
-
-
-def floats_fit(column: Column) -> bool:
-    """Whether every float of ``column`` is within 64-bit integers (orjson turns a longer
-    integer into a float; it never returns NaN or an infinity)."""
-    _, values, types = column
-    if float not in types:
-        return True
-    floats = values if types == {float} else [v for v in values if type(v) is float]
-    return min(floats) > -BIG and max(floats) < BIG
+        keys = sum(map(len, records))
+    return table if block.count(b'":') == keys else None
 
 
 class RecordStream:
