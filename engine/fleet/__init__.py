@@ -17,7 +17,6 @@ from typing import Any
 from .. import choices, leakcheck
 from ..errors import UsageError
 from . import combine, inputs
-from .combine import Partial
 
 ENGINES = ("local", "dask")
 DEFAULT_MIN_PROJECTS = choices.DEFAULT_MIN_PROJECTS
@@ -43,14 +42,10 @@ def aggregate(paths: Iterable[str | Path], *, min_projects: int = DEFAULT_MIN_PR
     """The aggregate document of the exports and packages in ``paths``."""
     _check_options(min_projects, engine, scheduler)
     files = inputs.expand(paths)
-    loaded = [inputs.load(position, path) for position, path in enumerate(files)]
-    items, duplicates = inputs.newest_per_project(loaded)
-    # the exports that do not count are checked too: a broken or tampered copy stops the
-    # run like any invalid input (it was dropped unread when an intact copy was newer)
-    kept = {item.position for item in items}
-    checked = [combine.contribute(entry.item) for entry in loaded
-               if entry.item.position not in kept]
-    del loaded  # the older exports' bytes are not needed any more
+    # every input goes to the engine: those that do not count (a project's older exports)
+    # are checked there too, so a broken or tampered copy stops the run like any input
+    items, duplicates = inputs.newest_per_project(
+        [inputs.load(position, path) for position, path in enumerate(files)])
     if engine == "dask":
         from . import dask_engine
 
@@ -59,8 +54,7 @@ def aggregate(paths: Iterable[str | Path], *, min_projects: int = DEFAULT_MIN_PR
         from . import local
 
         partial = local.summarize(items, workers=workers)
-    combine.raise_failures(combine.merge_all(  # (the copies' failures, not their figures)
-        [partial, *(Partial({}, failed=c.failed, failures=c.failures) for c in checked)]))
+    combine.raise_failures(partial)
     document = combine.publish(partial, min_projects, inputs=len(files), duplicates=duplicates)
     leakcheck.enforce(document, tainted=set())
     return document

@@ -57,11 +57,14 @@ SINGLE = ("custom_capabilities", "patterns")
 
 @dataclass(frozen=True)
 class Item:
-    """One export to aggregate: its place in the input order, its name, its JSON bytes."""
+    """One export to aggregate: its place in the input order, its name, its JSON bytes;
+    ``counts``: False for an older copy of a project's export, which is checked like any
+    input (a broken or tampered copy stops the run) but adds no figures."""
 
     position: int
     name: str
     data: bytes
+    counts: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def contribute(item: Item) -> Partial:
         details = getattr(exc, "problems", None) or getattr(exc, "findings", None) or ()
         failure = Failure(item.position, item.name, text, exc.exit_code, tuple(details))
         return Partial({}, failed=1, failures=(failure,))
+    if not item.counts:
+        return Partial({})
     return Partial(extract.figures(document), exports=1, migrated=int(version != versions.LATEST))
 
 

@@ -57,6 +57,21 @@ def _workers_ignore_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+_LOGGERS = ("distributed", "asyncio")
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """The loggers' levels as they were, once the cluster has stopped (an in-process
+    caller keeps its logs after a run that ``_quiet_when_stopped`` silenced)."""
+    levels = {name: logging.getLogger(name).level for name in _LOGGERS}
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 @contextlib.contextmanager
 def _quiet_when_stopped() -> Iterator[None]:
     """An interrupt or error cuts the cluster's work short; its scheduler, which runs in
@@ -65,7 +80,7 @@ def _quiet_when_stopped() -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for name in ("distributed", "asyncio"):
+        for name in _LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         raise
 
@@ -81,7 +96,8 @@ def _client(distributed: Any, scheduler: str | None, workers: int | None) -> Ite
                 n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                 processes=True, dashboard_address=None,
                 silence_logs=logging.CRITICAL)  # a worker cut off by a stop logs it
-        with cluster, distributed.Client(cluster) as client, _quiet_when_stopped():
+        with _logging_restored(), cluster, distributed.Client(cluster) as client, \
+                _quiet_when_stopped():
             yield client
         return
     try:

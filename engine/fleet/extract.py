@@ -82,7 +82,7 @@ def _patterns(doc: dict[str, Any], sink: _Sink) -> None:
         count = row["patterns"]
         if count <= 0:
             continue
-        group = ("pattern_types", names.public(row["pattern_type"], names.PATTERN_TYPES, "other"))
+        group = ("pattern_types", names.public_in("pattern_type", row["pattern_type"]))
         sink.total(group, "patterns", count)
         sink.total(group, "anti_patterns", row["anti_patterns"])
         sink.ratio(group, "anti_pattern_rate", row["anti_patterns"], count)
@@ -90,18 +90,17 @@ def _patterns(doc: dict[str, Any], sink: _Sink) -> None:
             sink.mean(group, figure, row[figure], count)
     for row in _rows(doc, "pattern_statistics", "vulnerabilities"):
         if row["patterns"] > 0:
-            tag = names.public(row["tag"], names.VULNERABILITY_TAGS, "other")
+            tag = names.public_in("tag", row["tag"])
             sink.total(("vulnerabilities", tag), "patterns", row["patterns"])
 
 
 def _usage(doc: dict[str, Any], sink: _Sink) -> None:
-    for section, field, known in (("agents", "agent_name", names.AGENTS),
-                                  ("workflows", "workflow_name", names.WORKFLOWS)):
+    for section, field in (("agents", "agent_name"), ("workflows", "workflow_name")):
         for row in _rows(doc, "usage_patterns", section):
             runs = row["runs"]
             if runs <= 0:
                 continue
-            group = (section, names.public(row[field], known, "custom"))
+            group = (section, names.public_in(field, row[field]))
             sink.total(group, "runs", runs)
             sink.mean(group, "success_rate", row["success_rate"], runs)
             if section == "workflows":
@@ -112,13 +111,13 @@ def _learning(doc: dict[str, Any], sink: _Sink) -> None:
     for row in _rows(doc, "learning_effectiveness", "refinements_by_type"):
         count = row["refinements"]
         if count > 0:
-            kind = names.public(row["improvement_type"], names.IMPROVEMENT_TYPES, "other")
+            kind = names.public_in("improvement_type", row["improvement_type"])
             sink.total(("refinements", kind), "refinements", count)
             sink.mean(("refinements", kind), "mean_improvement", row["mean_improvement"], count)
     outcomes = doc.get("task_outcomes")  # schema 1.1; null in an export migrated from 1.0
     for row in outcomes if isinstance(outcomes, list) else []:
         if isinstance(row, dict) and row["tasks"] > 0:
-            group = ("task_outcomes", names.public(row["outcome"], names.OUTCOMES, "other"))
+            group = ("task_outcomes", names.public_in("outcome", row["outcome"]))
             sink.total(group, "tasks", row["tasks"])
             sink.mean(group, "mean_quality", row["mean_quality"], row["tasks"])
 

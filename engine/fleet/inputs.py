@@ -17,15 +17,15 @@ figures match another's.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .. import docio, submission
+from ..actions.base import compact_json
 from ..errors import InputError, Location, UsageError
 from .combine import Item
 
@@ -42,16 +42,25 @@ def _wanted(path: Path) -> bool:
         EXPORT_SUFFIXES + PACKAGE_SUFFIXES)
 
 
+def _exports_in(folder: Path) -> list[Path]:
+    """The exports and packages under ``folder``, sorted. Hidden files and folders (.git,
+    an editor's .backup) are not read, nor walked into."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        found.extend(path for name in files
+                     if _wanted(path := Path(root, name)) and path.is_file())
+    return sorted(found)
+
+
 def expand(inputs: Iterable[str | Path]) -> list[Path]:
     """Every input file, folders expanded (sorted), each file once."""
     seen: set[str] = set()
     out: list[Path] = []
     for given in inputs:
         path = Path(given)
-        if path.is_dir():  # hidden files and folders (.git, an editor's .backup) are not read
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)
-                           and not any(part.startswith(".")
-                                       for part in p.relative_to(path).parts[:-1]))
+        if path.is_dir():
+            found = _exports_in(path)
             if not found:
                 raise InputError("no exports or packages in this folder",
                                  location=Location(str(path)),
@@ -79,7 +88,7 @@ class Loaded:
     item: Item
     project: str  # the export's hash_key_id, or "sha256:<digest>" when it has none
     rank: tuple[str, str]  # (export_timestamp, digest): the greatest is the newest
-    content: str = ""  # content_id: equal for the same figures under another key
+    content: str  # content_id: equal for the same figures under another key
 
 
 _HASHED = re.compile(r"[0-9a-f]{8,64}")  # a keyed digest (hash's output, after any prefix)
@@ -99,15 +108,12 @@ def content_id(document: dict[str, Any]) -> str:
         if isinstance(value, dict):
             return {norm(k): norm(v) for k, v in value.items()}
         if isinstance(value, list):
-            return sorted((norm(v) for v in value), key=_canonical)
+            return sorted((norm(v) for v in value), key=compact_json)
         return value
 
     figures = {k: v for k, v in document.items() if k not in _NOT_FIGURES}
-    return hashlib.sha256(_canonical(norm(figures)).encode()).hexdigest()
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    text = compact_json(norm(figures))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def load(position: int, path: Path) -> Loaded:
@@ -130,7 +136,8 @@ def load(position: int, path: Path) -> Loaded:
 
 
 def newest_per_project(loaded: Sequence[Loaded]) -> tuple[list[Item], int]:
-    """One Item per project, in input order; and how many were left. A project is first
+    """Every Item, in input order, the newest of each project marked as counting (the
+    others ``counts=False``); and how many do not count. A project is first
     its key id (its newest export counts); then the newest exports whose figures are the
     same (``content_id``: one project under two keys) count once, the newest of them.
     Only the exports that count are compared: two projects whose early exports matched
@@ -142,9 +149,10 @@ def newest_per_project(loaded: Sequence[Loaded]) -> tuple[list[Item], int]:
             by_key[entry.project] = entry
     by_content: dict[str, Loaded] = {}
     for entry in by_key.values():
-        label = entry.content or entry.project  # (an entry made without a content id)
-        current = by_content.get(label)
+        current = by_content.get(entry.content)
         if current is None or entry.rank > current.rank:
-            by_content[label] = entry
-    items = sorted((entry.item for entry in by_content.values()), key=lambda item: item.position)
-    return items, len(loaded) - len(items)
+            by_content[entry.content] = entry
+    counting = {entry.item.position for entry in by_content.values()}
+    items = [entry.item if entry.item.position in counting else replace(entry.item, counts=False)
+             for entry in sorted(loaded, key=lambda entry: entry.item.position)]
+    return items, len(loaded) - len(counting)

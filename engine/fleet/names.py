@@ -60,6 +60,16 @@ NAME_FIELDS: tuple[tuple[str, str | None, str, frozenset[str], str], ...] = (
 )
 
 
+_BY_FIELD = {field: (known, fallback) for _, _, field, known, fallback in NAME_FIELDS}
+
+
+def public_in(field: str, name: object) -> str:
+    """``name`` as the aggregate shows it in ``field`` (a field of ``NAME_FIELDS``): itself
+    when public, else the default policies' stand-in there (``custom`` or ``other``)."""
+    known, fallback = _BY_FIELD[field]
+    return public(name, known, fallback)
+
+
 def unpublished(document: Any) -> Iterator[tuple[str, str]]:
     """(path, name) of each name in an export that is neither public, nor the default
     policies' stand-in (``custom``, ``other``), nor a hashed custom capability id: a name
