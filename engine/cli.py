@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from . import cli_fleet, cli_policy, cli_project, docio, keys
-from .cli_base import app, dash_is_stdout, dash_refused, emit, key_app, output_fits, reports_errors
+from .cli_base import (
+    OutputOption,
+    app,
+    dash_refused,
+    emit,
+    key_app,
+    output_fits,
+    reports_errors,
+    warn,
+)
 from .errors import INTERRUPTED
 
 if TYPE_CHECKING:  # the engine is imported by apply when it runs, not by every command
@@ -26,9 +35,7 @@ def apply_command(
     input: Annotated[str, typer.Argument(metavar="INPUT",
                                          help="JSON or YAML document (.gz ok), or - for stdin.")],
     policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy file.")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", callback=dash_is_stdout,
-        help="Write here (gzip if it ends in .gz); default (or -) stdout.")] = None,
+    output: OutputOption = None,
     report: Annotated[Path | None, typer.Option(
         "--report", callback=dash_refused,
         help="Write the run's report (JSON, paths only) here.")] = None,
@@ -47,8 +54,8 @@ def apply_command(
     from .policy import load_policy
     from .provenance import Stamp
 
-    output_fits(output, "json", "apply writes JSON (gzip when the name ends in .gz): name "
-                "the output .json or .json.gz")
+    output_fits(output, "json")
+    output_fits(report, "json")
     loaded = load_policy(policy)
     key = keys.resolve(loaded.hash.key, loaded.base_dir, hash_key_file,
                        where=loaded.where.get("hash.key"))
@@ -56,20 +63,15 @@ def apply_command(
         _apply_lines(loaded, input, output, report, dry_run, key)
         return
     document = docio.read_document(input)
-    sections = list(document) if isinstance(document, dict) else []  # (before the rules)
     stamp = Stamp(loaded, document, key) if loaded.stamp else None
     # The document was parsed for this run: the engine may work on it in place, except
     # when a stamp must still read its project and collection sections afterwards.
-    result = run(loaded, document, key=key, stamp=stamp, copy=stamp is not None)
-    for warning in absent_sections(loaded, result.report, sections):
-        sys.stderr.write(f"learnexport: warning: {warning}\n")
+    result = run(loaded, document, key=key, stamp=stamp, copy=stamp is not None, warn=warn)
     if dry_run:
         typer.echo(render_dry_run(loaded, result))
         return
     data = docio.encode_json(result.document, pretty=not compact)
-    if report is not None:
-        docio.write_atomic(report, docio.encode_json(report_dict(result), pretty=True))
-    emit(data, output)
+    emit(data, output, settle=None if report is None else lambda: _write_report(report, result))
 
 
 def _apply_lines(policy: Policy, source: str, output: Path | None, report: Path | None,
@@ -79,34 +81,22 @@ def _apply_lines(policy: Policy, source: str, output: Path | None, report: Path 
 
     def settle(total: Report) -> None:  # before the output is let out: all or nothing
         if report is not None and not dry_run:
-            summary = RunResult(None, total, set(), key)
-            docio.write_atomic(report, docio.encode_json(report_dict(summary), pretty=True))
+            _write_report(report, RunResult(None, total, set(), key))
 
-    total = apply_lines(policy, source, output, key, write=not dry_run, settle=settle)
+    total = apply_lines(policy, source, output, key, write=not dry_run, settle=settle,
+                        warn=warn)
     if dry_run:
         typer.echo(render_dry_run(policy, RunResult(None, total, set(), key)))
+
+
+def _write_report(path: Path, result: RunResult) -> None:
+    docio.write_atomic(path, docio.encode_json(report_dict(result), pretty=True))
 
 
 def report_dict(result: RunResult) -> dict[str, Any]:
     out = result.report.to_dict()
     out["hash_key_id"] = result.key.id if result.key else None
     out["allowances"] = [use.to_dict() for use in result.allowances]
-    return out
-
-
-def absent_sections(policy: Policy, report: Report, sections: list[str]) -> list[str]:
-    """A warning for each rule that matched nothing because the input has no such
-    top-level key (a typo such as ``memroy[*].id`` would otherwise empty the output
-    without a word under ``unmatched: drop``)."""
-    from .errors import did_you_mean
-
-    out = []
-    for rule, done in zip(policy.rules, report.rules, strict=True):
-        first = rule.selector.static_prefix[:1]
-        if done.matched or not first or not isinstance(first[0], str) or first[0] in sections:
-            continue
-        out.append(f'{rule.location or policy.source}: rule "{rule.id}" matched nothing: '
-                   f"the input has no '{first[0]}'{did_you_mean(first[0], sections)}")
     return out
 
 

@@ -1,4 +1,5 @@
-"""The ``learnexport`` Typer app and what every command shares: the error wrapper.
+"""The ``learnexport`` Typer app and what every command shares: the error wrapper, the
+output option and its checks, writing a result (``emit``), warnings, consent, progress.
 
 Exit codes: 0 ok, 1 bad input or policy (or an action that cannot apply), 2 usage,
 3 schema check failed, 4 leak check failed, 130 interrupted. Errors are one paragraph on
@@ -98,9 +99,10 @@ def dash_is_stdout(value: Path | None) -> Path | None:
 
 
 def dash_refused(value: Path | None) -> Path | None:
-    """An option that names a file to write, never stdout (an option callback)."""
+    """An option or argument that names a file or folder to write, never stdout (an
+    option callback)."""
     if value is not None and str(value) == "-":
-        raise typer.BadParameter("'-' (stdout) is not taken here: name a file")
+        raise typer.BadParameter("'-' (stdout) is not taken here: name a path")
     return value
 
 
@@ -108,26 +110,49 @@ _SUFFIXES = {"json": (".json",), "yaml": (".yaml", ".yml"), "html": (".html", ".
              "text": (".txt",)}
 
 
-def output_fits(output: Path | None, written: str, hint: str) -> None:
+def output_fits(output: Path | None, written: str, hint: str | None = None) -> None:
     """Refuse an OUTPUT whose name says another format than the one written (``-o x.html``
-    for text, ``-o x.json`` for YAML); a name with no known ending is taken as it is."""
+    for text, ``-o x.json`` for YAML); a name with no known ending is taken as it is.
+    ``hint``: what to do instead, when more than naming the output after what is written."""
     if output is None:
         return
     name = output.name.lower().removesuffix(".gz")
     said = next((kind for kind, ends in _SUFFIXES.items() if name.endswith(ends)), written)
     if said != written:
+        end = _SUFFIXES[written][0]
         raise UsageError(f"{output}: the name says {said.upper()}, but this writes "
-                         f"{written.upper()}; nothing was written", hint=hint)
+                         f"{written.upper()}; nothing was written",
+                         hint=hint or f"name it {end} or {end}.gz (gzip when the name ends "
+                         "in .gz)")
 
 
-def emit(data: bytes, output: Path | None, *, private: bool = False) -> None:
+# the input of the commands that read one export
+ExportArgument = Annotated[str, typer.Argument(
+    metavar="EXPORT", help="An export (JSON or YAML, .gz ok), or - for stdin.")]
+
+# the option of every command whose result goes to stdout unless named
+OutputOption = Annotated[Path | None, typer.Option(
+    "--output", "-o", callback=dash_is_stdout,
+    help="Write here (gzip when the name ends in .gz); default (or -) stdout.")]
+
+
+def emit(data: bytes, output: Path | None, *, private: bool = False,
+         settle: Callable[[], None] | None = None) -> None:
     """Write a command's result: to stdout, or atomically to ``output`` (mode 0600 when
-    ``private``: raw data)."""
+    ``private``: raw data). ``settle`` (writing a side file such as a report) runs before
+    the result is let out, so that when it fails no result is left either."""
     if output is None:
+        if settle is not None:
+            settle()
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        docio.write_atomic(output, data, private=private)
+        docio.write_atomic(output, data, private=private, settle=settle)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr: the command goes on."""
+    sys.stderr.write(f"learnexport: warning: {message}\n")
 
 
 def _fail(message: str, code: int) -> None:

@@ -12,15 +12,17 @@ import typer
 
 from . import choices, docio
 from .cli_base import (
+    ExportArgument,
+    OutputOption,
     app,
     confirm,
-    dash_is_stdout,
     dash_refused,
     emit,
     need_consent,
     output_fits,
     progress_for,
     reports_errors,
+    warn,
 )
 
 # The dashboard, submission and fleet libraries are imported by their commands: every
@@ -48,9 +50,7 @@ def dashboard_command(
     capability: Annotated[list[str] | None, typer.Option(
         "--capability", help="Only this capability (repeatable).")] = None,
     since: Annotated[str | None, typer.Option(help="Only records from this day on.")] = None,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", callback=dash_is_stdout,
-        help="Write here; default (or -) stdout.")] = None,
+    output: OutputOption = None,
 ) -> None:
     """Show your own learning data: capabilities, patterns, security, trends, failures."""
     output_fits(output, fmt.value, "--format names what is written (text, json or html): "
@@ -76,7 +76,7 @@ def dashboard_command(
         width = min(text.WIDTH, shutil.get_terminal_size((text.WIDTH, 24)).columns) \
             if color else text.WIDTH
         data = text.render(view, width=width, color=color).encode("utf-8")
-    emit(data, output)
+    emit(data, output, private=True)  # the project's own names: for the owner's eyes only
     if output is not None:
         typer.echo(f"wrote {output} ({output.stat().st_size} bytes)", err=True)  # as on disk
 
@@ -84,8 +84,7 @@ def dashboard_command(
 @app.command("submit")
 @reports_errors
 def submit_command(
-    export: Annotated[str, typer.Argument(metavar="EXPORT", help="An export (JSON or YAML, "
-                                          ".gz ok).")],
+    export: ExportArgument,
     out: Annotated[Path | None, typer.Option(
         "--out", callback=dash_refused,
         help="Folder for the package; default: the export's folder.")] = None,
@@ -133,9 +132,7 @@ def verify_command(
 def aggregate_command(
     inputs: Annotated[list[Path], typer.Argument(
         metavar="EXPORT_OR_PACKAGE...", help="Exports, submission packages, or folders of them.")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", callback=dash_is_stdout,
-        help="Write here; default (or -) stdout.")] = None,
+    output: OutputOption = None,
     min_projects: Annotated[int, typer.Option(
         "--min-projects", help="Suppress every figure with fewer contributing projects.")
     ] = choices.DEFAULT_MIN_PROJECTS,
@@ -147,8 +144,7 @@ def aggregate_command(
     """Combine many projects' exports into framework-wide figures (maintainers' tool)."""
     from . import fleet
 
-    output_fits(output, "json", "aggregate writes JSON (gzip when the name ends in .gz): "
-                "name the output .json or .json.gz")
+    output_fits(output, "json")
 
     result = fleet.aggregate(inputs, min_projects=min_projects, engine=engine.value,
                              scheduler=scheduler)
@@ -156,8 +152,8 @@ def aggregate_command(
     meta = result["aggregate"]
     hidden = sum(meta["suppressed"].values())
     if meta["projects"] < meta["min_projects"]:
-        typer.echo(f"learnexport: warning: {meta['projects']} project(s), fewer than "
-                   f"--min-projects {meta['min_projects']}: every figure is suppressed", err=True)
+        warn(f"{meta['projects']} project(s), fewer than --min-projects "
+                      f"{meta['min_projects']}: every figure is suppressed")
     typer.echo(f"aggregated {meta['inputs']} input(s): {meta['projects']} project(s), "
                f"{meta['duplicates']} other export(s) of the same projects left out, "
                f"{meta['migrated']} migrated to schema {meta['schema_version']}; {hidden} "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,15 @@ from typing import Annotated
 import typer
 
 from . import choices, cli_base, docio
-from .cli_base import app, dash_is_stdout, dash_refused, emit, progress_for, reports_errors
+from .cli_base import (
+    ExportArgument,
+    OutputOption,
+    app,
+    dash_refused,
+    emit,
+    progress_for,
+    reports_errors,
+)
 from .errors import UsageError
 
 # The libraries are imported by the commands that use them (a command starts with what it
@@ -56,17 +63,16 @@ def sample_command(
 def collect_command(
     project: Annotated[Path, typer.Argument(help="Project folder (holding .tapps-agents/).")
                        ] = Path("."),
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", callback=dash_is_stdout,
-        help="Write here; default (or -) stdout.")] = None,
+    output: OutputOption = None,
 ) -> None:
     """Read the project's learning data into one JSON document, raw (local use only)."""
     from .collector import collect
 
+    cli_base.output_fits(output, "json")
     with progress_for("collecting") as tick:
         document = collect(project, progress=tick)
     for warning in document["collection"]["warnings"]:
-        sys.stderr.write(f"learnexport: warning: {warning}\n")
+        cli_base.warn(warning)
     data = docio.encode_json(document, pretty=True)
     emit(data, output, private=True)  # raw data: for the owner's eyes only
 
@@ -112,12 +118,13 @@ def export_command(
     with progress_for("exporting") as tick:
         prepared = exporter.prepare(project, policy=policy, output=output, fmt=fmt.value,
                                   compress=compress, filters=filters,
-                                  hash_key_file=hash_key_file, progress=tick)
+                                  hash_key_file=hash_key_file, progress=tick,
+                                  warn=cli_base.warn)
     warnings = list(prepared.result.document.get("export_metadata", {}).get("warnings", []))
     if (unfit := exporter.format_warning(prepared.policy)) is not None:
         warnings.append(unfit)
     for warning in warnings:
-        sys.stderr.write(f"learnexport: warning: {warning}\n")
+        cli_base.warn(warning)
     if not yes:
         cli_base.confirm("This export will be written:", prepared.summary())
     written = exporter.write(prepared)
@@ -127,33 +134,30 @@ def export_command(
 @app.command("validate")
 @reports_errors
 def validate_command(
-    file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
+    file: ExportArgument,
 ) -> None:
     """Check an export against the schema version it declares (exit 3 if it fails)."""
     from . import versions
 
     document = docio.read_document(file)
-    version = versions.validate(document, file)
-    typer.echo(f"{file}: valid learning export, schema {version}")
+    version = versions.validate(document, docio.shown(file))
+    typer.echo(f"{docio.shown(file)}: valid learning export, schema {version}")
 
 
 @app.command("migrate")
 @reports_errors
 def migrate_command(
-    file: Annotated[str, typer.Argument(help="An export (JSON or YAML, .gz ok).")],
+    file: ExportArgument,
     to: Annotated[str, typer.Option("--to", help=f"Target schema version "
                                                  f"({', '.join(choices.VERSIONS)}).")],
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", callback=dash_is_stdout,
-        help="Write here; default (or -) stdout.")] = None,
+    output: OutputOption = None,
 ) -> None:
     """Migrate an export to a newer schema version (checked before and after)."""
     from . import versions
 
-    cli_base.output_fits(output, "json", "migrate writes JSON (gzip when the name ends in "
-                         ".gz): name the output .json or .json.gz")
+    cli_base.output_fits(output, "json")
 
     document = docio.read_document(file)
-    migrated = versions.migrate(document, to, file)
+    migrated = versions.migrate(document, to, docio.shown(file))
     data = docio.encode_json(migrated, pretty=True)
     emit(data, output)

@@ -147,7 +147,8 @@ class Coverage:
             mirror.items[:] = [m for i, m in enumerate(mirror.items) if i not in indexes]
 
     def _at(self, path: Path) -> Mirror:
-        """The mirror at ``path``; None when nothing there is covered on its own."""
+        """The mirror at ``path`` (True: covered whole; a dict or ListMirror: parts of it;
+        None: nothing there is covered, or it is reached only through a covered whole)."""
         mirror = self.root
         for part in path:
             if mirror is None or mirror is True:

@@ -20,7 +20,8 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -106,9 +107,9 @@ def _position(text: str | bytes, exc: ValueError) -> tuple[int | None, int | Non
         hits = [m.start() for m in re.finditer(re.escape(json.dumps(eval_key(key))) + r"\s*:",
                                                text)]
         offset = hits[1] if len(hits) > 1 else None
-    elif message.startswith("number "):  # out of range: the literal itself
-        offset = text.find(message.split()[1])
-        offset = None if offset < 0 else offset
+    elif message.startswith("number "):  # out of range: the literal itself, not in a text
+        found = re.search(r'(?<![\w".])' + re.escape(message.split()[1]) + r"(?![\w.])", text)
+        offset = found.start() if found else None
     else:
         found = re.search(r"(?<![\w\"])-?(NaN|Infinity)(?![\w\"])", text)
         offset = found.start() if found else None
@@ -124,9 +125,19 @@ def eval_key(shown: str) -> str:
         else shown
 
 
+# what reading damaged gzip data raises: a cut file (EOFError), a bad header (OSError),
+# damaged compressed data (zlib.error)
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
 def gzipped(name: str) -> bool:
     """Whether a file of this name is (to be) gzip: it ends in .gz, in any case."""
     return name.lower().endswith(".gz")
+
+
+def shown(source: str) -> str:
+    """How an input is named in messages: ``-`` is ``<stdin>``."""
+    return "<stdin>" if source == "-" else source
 
 
 def read_bytes(source: str) -> bytes:
@@ -153,7 +164,7 @@ def read_bytes(source: str) -> bytes:
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as packed:
                 data = packed.read(MAX_INPUT_BYTES + 1)  # a gzip bomb stops at the limit
-        except (OSError, EOFError) as exc:
+        except GZIP_ERRORS as exc:
             raise InputError(f"not a valid gzip file: {exc}", location=where) from None
         if len(data) > MAX_INPUT_BYTES:
             raise InputError("expands to more than 2 GiB", location=where,
@@ -164,20 +175,20 @@ def read_bytes(source: str) -> bytes:
 def read_document(source: str) -> Any:
     """The document in ``source`` (a path or ``-`` for stdin)."""
     data = read_bytes(source)
-    shown = "<stdin>" if source == "-" else source
+    where = shown(source)
     name = source[:-3] if gzipped(source) else source
     if not data.strip():
-        raise InputError("is empty", location=Location(shown),
+        raise InputError("is empty", location=Location(where),
                          hint="give a JSON or YAML document")
-    is_yaml = name.endswith((".yaml", ".yml")) or (source == "-" and data.lstrip()[:1] not in
-                                                   (b"{", b"["))
+    is_yaml = name.lower().endswith((".yaml", ".yml")) or (
+        source == "-" and data.lstrip()[:1] not in (b"{", b"["))
     if not is_yaml:
-        return parse_json(data, shown)
+        return parse_json(data, where)
     try:
-        doc, _ = yamlsafe.load(data, shown)
+        doc, _ = yamlsafe.load(data, where)
     except yamlsafe.YamlProblem as exc:
         raise InputError(str(exc), hint=exc.hint,
-                         location=Location(shown, exc.line, exc.column)) from None
+                         location=Location(where, exc.line, exc.column)) from None
     return doc
 
 
@@ -201,9 +212,10 @@ _PRETTY = orjson.OPT_INDENT_2
 
 
 def write_atomic(path: Path, data: bytes, *, compress: bool | None = None,
-                 private: bool = False) -> None:
+                 private: bool = False, settle: Callable[[], None] | None = None) -> None:
     """Write ``data`` to ``path`` all or nothing (gzip when the name ends in .gz); mode
-    0600 when ``private`` (raw data), else the usual 0644 less the umask."""
+    0600 when ``private`` (raw data), else the usual 0644 less the umask. ``settle`` runs
+    once the data is written and before it is let out (a failure there leaves nothing)."""
     if compress is None:
         compress = gzipped(path.name)
     if compress:
@@ -213,6 +225,8 @@ def write_atomic(path: Path, data: bytes, *, compress: bool | None = None,
             handle.write(data)
         except OSError as exc:
             raise output_error(path, exc) from None
+        if settle is not None:
+            settle()
 
 
 @contextlib.contextmanager

@@ -98,13 +98,16 @@ class UsageError(LearnexportError):
 
 
 class SchemaCheckError(LearnexportError):
-    """The result does not pass its cerberus schema. ``problems`` lists each failure."""
+    """The result does not pass its cerberus schema. ``problems`` lists the failures shown
+    (the first 50, then a line saying how many more); ``count``: how many there are."""
 
     exit_code = 3
 
-    def __init__(self, message: str, problems: Iterable[str] = (), **kwargs: object) -> None:
+    def __init__(self, message: str, problems: Iterable[str] = (), count: int | None = None,
+                 **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.problems = list(problems)
+        self.count = len(self.problems) if count is None else count
 
     def render(self) -> str:
         text = super().render()

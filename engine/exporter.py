@@ -71,8 +71,10 @@ def prepare(project: Path | str = ".", *, policy: Path | None = None,
             output: Path | None = None, fmt: str = "json", compress: bool = False,
             filters: Filters | None = None, hash_key_file: Path | None = None,
             progress: Callable[[str, int], None] | None = None,
-            now: Callable[[], dt.datetime] | None = None) -> Prepared:
-    """Everything an export does except writing it."""
+            now: Callable[[], dt.datetime] | None = None,
+            warn: Callable[[str], None] | None = None) -> Prepared:
+    """Everything an export does except writing it; ``warn`` hears of a rule that matched
+    nothing for want of its section (``pipeline.run``)."""
     filters = filters or Filters()
     loaded = load_policy(policy or default_policy_path())
     document = collect(project, progress=progress, lazy=True)
@@ -83,7 +85,7 @@ def prepare(project: Path | str = ".", *, policy: Path | None = None,
     stamp = Stamp(loaded, document, key, filters)
     if now is not None:
         stamp.now = now
-    result = run(loaded, document, key=key, stamp=stamp, without=filters.exclude)
+    result = run(loaded, document, key=key, stamp=stamp, without=filters.exclude, warn=warn)
     target = output or default_output(root, fmt, compress, (now or stamp.now)())
     if compress and not docio.gzipped(target.name):
         target = target.with_name(target.name + ".gz")

@@ -22,7 +22,7 @@ from typing import IO
 from . import docio
 from .errors import InputError, LearnexportError, Location
 from .keys import HashKey
-from .pipeline import RunResult, run
+from .pipeline import RunResult, absent_sections, run
 from .policy import Policy
 from .report import Report, RuleReport
 
@@ -32,7 +32,7 @@ CHUNK = 1024 * 1024
 def _lines(source: str) -> Iterator[tuple[int, bytes]]:
     """The non-blank lines of ``source`` with their numbers; a file that cannot be read
     (or a damaged gzip) is an ``InputError`` naming it, never an output error."""
-    where = Location("<stdin>" if source == "-" else source)
+    where = Location(docio.shown(source))
     try:
         handle: IO[bytes] = sys.stdin.buffer if source == "-" else (
             gzip.open(source, "rb") if docio.gzipped(source)  # noqa: SIM115
@@ -41,49 +41,63 @@ def _lines(source: str) -> Iterator[tuple[int, bytes]]:
             for number, line in enumerate(handle, 1):
                 if line.strip():
                     yield number, line
-    except (OSError, EOFError) as exc:
+    except docio.GZIP_ERRORS as exc:
         message = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise InputError(f"cannot be read: {message}", location=where,
                          hint="check the file; a .gz name needs a whole gzip file") from None
 
 
 def apply_lines(policy: Policy, source: str, target: Path | None, key: HashKey | None,
-                write: bool = True, settle: Callable[[Report], None] | None = None
-                ) -> Report:
+                write: bool = True, settle: Callable[[Report], None] | None = None,
+                warn: Callable[[str], None] | None = None) -> Report:
     """Run every line of ``source`` and write each result as a line (all or nothing, to a
     file or stdout); returns the summed report. ``settle(report)`` runs once every line
     passed and before the output is let out (the command writes its --report there, so
-    that a report it cannot write leaves no output either)."""
+    that a report it cannot write leaves no output either). ``warn`` hears of each rule
+    that matched nothing because no line has its top-level section."""
+    sections: set[str] = set()
+
     def done(total: Report) -> Report:
+        if warn is not None:
+            for warning in absent_sections(policy, total, list(sections)):
+                warn(warning)
         if settle is not None:
             settle(total)
         return total
 
     if not write:
-        return done(_run_lines(policy, source, key, None))
+        return done(_run_lines(policy, source, key, None, sections))
     if target is None:
         with tempfile.TemporaryFile() as spool:  # on disk: the memory stays that of a line
-            total = done(_run_lines(policy, source, key, spool))
+            where = Path(f"{tempfile.gettempdir()} (spool of stdout)")  # named if it fills
+            total = done(_run_lines(policy, source, key, spool, sections, where))
             spool.seek(0)
             shutil.copyfileobj(spool, sys.stdout.buffer, CHUNK)
             sys.stdout.buffer.flush()
         return total
     with docio.atomic_output(target) as raw:
         if not docio.gzipped(target.name):
-            return done(_run_lines(policy, source, key, raw, target))
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
-            total = _run_lines(policy, source, key, packed, target)
+            return done(_run_lines(policy, source, key, raw, sections, target))
+        try:  # the header is written here, most of the data when it closes
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as packed:
+                total = _run_lines(policy, source, key, packed, sections, target)
+        except OSError as exc:
+            raise docio.output_error(target, exc) from None
         return done(total)
 
 
 def _run_lines(policy: Policy, source: str, key: HashKey | None, out: IO[bytes] | None,
-               target: Path | None = None) -> Report:
-    shown = "<stdin>" if source == "-" else source
+               sections: set[str], target: Path | None = None) -> Report:
+    """``apply_lines``' loop; ``sections`` gathers the top-level keys of every line."""
+    shown = docio.shown(source)
     total = Report(policy={"id": policy.id, "version": policy.version,
                            "sha256": policy.sha256}, unmatched=policy.unmatched, rules=[])
     for number, raw in _lines(source):
         try:
-            result = run(policy, docio.parse_json(raw, shown), key=key, copy=False)
+            document = docio.parse_json(raw, shown)
+            if type(document) is dict:
+                sections.update(document)
+            result = run(policy, document, key=key, copy=False)
         except LearnexportError as exc:
             exc.location = exc.location or Location(shown, number)
             if exc.location.file == shown and exc.location.line in (None, 1):

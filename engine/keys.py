@@ -101,7 +101,8 @@ def create_key_file(path: Path) -> HashKey:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):  # a file where a folder should be
-        raise OutputError(f"{path.parent}: is a file, not a folder; no key was written",
+        blocker = next((p for p in path.parents if p.exists()), path.parent)
+        raise OutputError(f"{blocker}: is a file, not a folder; no key was written",
                           hint="move the file away, or give a key with --hash-key-file"
                           ) from None
     except OSError as exc:

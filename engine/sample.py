@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -90,13 +91,24 @@ def generate(
 
     With ``corrupt=True`` the last agents-*.jsonl file also ends with a truncated line (no
     newline) and the middle of outcomes.jsonl holds one line that is not JSON; both are
-    listed in ``SampleInfo.corruptions`` and neither is counted as a record.
+    listed in ``SampleInfo.corruptions`` and neither is counted as a record. A failure
+    (a full disk, Ctrl-C) removes the ``.tapps-agents/`` it was writing, if it made it.
     """
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: choose one of {', '.join(SIZES)}")
+    base = Path(root) / ".tapps-agents"
+    fresh = not base.exists()
+    try:
+        return _generate(root, base, size, seed, corrupt)
+    except BaseException:  # a full disk, Ctrl-C: no half-written sample is left behind
+        if fresh:
+            shutil.rmtree(base, ignore_errors=True)
+        raise
+
+
+def _generate(root: Path, base: Path, size: str, seed: int, corrupt: bool) -> SampleInfo:
     spec, rng = SIZES[size], random.Random(seed)
     p = Planter(rng, spec.pool, spec.days)
-    base = Path(root) / ".tapps-agents"
     for sub in ("capabilities", "learning", "memory", "analytics/history"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}

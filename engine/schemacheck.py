@@ -99,6 +99,7 @@ def check(document: Any, schema_name: str) -> None:
         f"the result does not pass schema {schema_name} ({len(found)} problem"
         f"{'s' if len(found) != 1 else ''})",
         problems=found[:50] + ([f"... and {len(found) - 50} more"] if len(found) > 50 else []),
+        count=len(found),
         hint="fix the policy so that its result has this shape, or name another schema",
     )
 
@@ -118,6 +119,11 @@ def _leaves(errors: list[Any]) -> Iterator[Any]:
             yield from _leaves(error.child_errors)
         else:
             yield error
+
+
+def _meta(schema: dict[str, Any], error: Any) -> dict[str, Any]:
+    """The ``meta`` (message, hint) of the rule that ``error`` broke, or {}."""
+    return _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
 
 
 def _sub_schema(schema: Any, schema_path: tuple[Any, ...]) -> Any:
@@ -156,7 +162,7 @@ def _describe(error: Any, schema: Any, show: Any = repr) -> Problem:
         close = did_you_mean(str(value), map(str, constraint))
         return Problem(path, f"{show(value)} is not allowed{close}", f"use one of: {shown}")
     if code == cerr.REGEX_MISMATCH.code:
-        meta = _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
+        meta = _meta(schema, error)
         return Problem(path, f"{show(value)} {meta.get('message', f'does not match {constraint}')}",
                        meta.get("hint"))
     if code in (cerr.MIN_VALUE.code, cerr.MAX_VALUE.code):
@@ -166,7 +172,7 @@ def _describe(error: Any, schema: Any, show: Any = repr) -> Problem:
     if code in (cerr.MIN_LENGTH.code, cerr.MAX_LENGTH.code):
         word = "at least" if code == cerr.MIN_LENGTH.code else "at most"
         unit = "characters" if isinstance(value, str) else "items"
-        meta = _sub_schema(schema, (*tuple(error.schema_path)[:-1], "meta")) or {}
+        meta = _meta(schema, error)
         if "message" in meta:  # the schema's own words (a reason too short to audit)
             return Problem(path, f"{show(value)} {meta['message']} ({len(value)} {unit}; "
                            f"{word} {constraint})", meta.get("hint"))

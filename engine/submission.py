@@ -77,10 +77,17 @@ class Checked:
 def check_export(source: str) -> Checked:
     """Read an export and re-run the schema check and the leak check on it."""
     document = docio.read_document(source)
-    version = versions.validate(document, source)
-    leakcheck.enforce(document, tainted=set(), stamp="export_metadata")
-    _public_names_only(document, source)
+    version = _checked(document, docio.shown(source))
     return Checked(source, document, version, docio.encode_json(document, pretty=True))
+
+
+def _checked(document: Any, shown: str) -> str:
+    """The checks an export passes before it is packed, and again when a package is
+    verified: its schema (returns its version), the leak check, public names only."""
+    version = versions.validate(document, shown)
+    leakcheck.enforce(document, tainted=set(), stamp="export_metadata")
+    _public_names_only(document, shown)
+    return version
 
 
 def _public_names_only(document: Any, shown: str) -> None:
@@ -179,23 +186,23 @@ def build(checked: Checked, note: str | None, now: dt.datetime | None = None) ->
 
 
 def target_path(checked: Checked, out_dir: Path | None) -> Path:
-    """Where the package goes; refused when a package is already there (checked before
-    the consent is asked, and again when writing)."""
+    """Where the package goes; refused when its folder is missing or a package is already
+    there (checked before the consent is asked, and again when writing)."""
     folder = out_dir if out_dir is not None else Path(checked.source).parent
     return _free(folder / f"{checked.package_name()}.tar.gz")
 
 
 def write(checked: Checked, note: str | None, target: Path) -> Path:
-    if not target.parent.is_dir():
-        raise InputError(f"{target.parent}: no such folder", hint="create it, or name "
-                         "another with --out")
     docio.write_atomic(_free(target), build(checked, note), compress=False)
     return target
 
 
 def _free(target: Path) -> Path:
-    """``target`` unless a file is there: a package of the same export, the same day, may
-    carry another note, which a new one would silently replace."""
+    """``target`` when its folder is there and no file is: a package of the same export,
+    the same day, may carry another note, which a new one would silently replace."""
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent}: no such folder", hint="create it, or name "
+                         "another with --out")
     if target.exists():
         raise OutputError(f"{target}: a package of this export is already there; not "
                           "overwritten", hint="delete it to pack the export again (with "
@@ -248,7 +255,7 @@ def _members(path: str) -> dict[str, bytes]:
             from None
     except IsADirectoryError:
         raise InputError("is a folder, not a package", location=Location(path)) from None
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, *docio.GZIP_ERRORS) as exc:
         raise _bad(path, f"not a readable .tar.gz submission package ({exc})",
                    "a package is the .tar.gz that learnexport submit wrote") from None
     return found
@@ -304,9 +311,7 @@ def verify(path: str | Path) -> tuple[Package, str]:
     describes it. Returns the package and the export's schema version."""
     package = open_package(path)
     document = package.document()
-    version = versions.validate(document, package.export_name)
-    leakcheck.enforce(document, tainted=set(), stamp="export_metadata")
-    _public_names_only(document, package.export_name)
+    version = _checked(document, package.export_name)
     meta, said = document["export_metadata"], package.manifest
     mismatches = [what for what, ok in (
         ("schema version", said["export"]["schema_version"] == version),

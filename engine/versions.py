@@ -58,10 +58,11 @@ def validate(doc: Any, shown: str) -> str:
     try:
         schemacheck.check(doc, schema_name(version))
     except SchemaCheckError as exc:
-        count = len(exc.problems)
+        count = exc.count
         raise SchemaCheckError(
             f"does not pass schema {schema_name(version)}, the version it declares "
-            f"({count} problem{'s' * (count != 1)})", exc.problems, location=Location(shown),
+            f"({count} problem{'s' * (count != 1)})", exc.problems, count,
+            location=Location(shown),
             hint="it was edited or damaged after export, or not written by learnexport "
             "export; export it again") from None
     return version

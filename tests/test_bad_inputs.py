@@ -399,3 +399,25 @@ def test_gzip_corpus_input_is_really_gzip() -> None:
     assert isinstance(content, str)
     with pytest.raises(gzip.BadGzipFile):
         gzip.decompress(content.encode())
+
+
+def test_an_out_of_range_number_is_placed_where_it_stands(tmp_path: Path) -> None:
+    """From a review: the position of 1e400 was that of its first occurrence, even inside
+    a string ("1e400" as text); it is the number's own."""
+    from learnexport.docio import parse_json
+    from learnexport.errors import InputError
+
+    with pytest.raises(InputError) as caught:
+        parse_json('{"s": "1e400",\n "n": 1e400}', "d.json")
+    assert (caught.value.location.line, caught.value.location.column) == (2, 7)
+
+
+@pytest.mark.parametrize("name", ["d.YAML", "d.Yml", "d.YAML.gz"])
+def test_a_yaml_name_in_capitals_is_read_as_yaml(tmp_path: Path, name: str) -> None:
+    """From a review: gzip names were matched without case, YAML names with: d.YAML was
+    parsed as JSON ("not valid JSON: Expecting value")."""
+    from learnexport.docio import read_document
+
+    data = b"a: 1\nb: [x, y]\n"
+    (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    assert read_document(str(tmp_path / name)) == {"a": 1, "b": ["x", "y"]}

@@ -121,7 +121,7 @@ print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
 
 def test_apply_starts_without_libraries_it_does_not_use(work: Path) -> None:
     """Every command pays for what it imports at each start, and a policy author runs
-    apply in a loop: typer 0.28 and later import pydantic (0.2 s a start, hence the cap in
+    apply in a loop: typer 0.29 and later import pydantic (0.2 s a start, hence the cap in
     pyproject.toml); dask is the fleet's, rich the terminal's (apply writes to a file)."""
     python = Path(COMMAND).parent / "python" if COMMAND else None
     assert python is not None and python.exists(), "the venv's python is needed"
@@ -144,7 +144,7 @@ def test_dash_as_output_is_stdout_and_a_file_option_refuses_it(work: Path) -> No
                     ("sample", "-"), ("submit", "d.json", "--out", "-")):
         bad = run(work, *refused)
         assert bad.returncode == 2, bad.stderr
-        assert b"'-' (stdout) is not taken here: name a file" in bad.stderr
+        assert b"'-' (stdout) is not taken here: name a path" in bad.stderr
     assert listing(work) == {"p.yaml", "d.json", "k.key"}  # no file named '-'
     upper = run(work, *APPLY, "d.json", "-o", "OUT.JSON.GZ")  # a .GZ is gzip too
     assert upper.returncode == 0 and gzip.decompress((work / "OUT.JSON.GZ").read_bytes()) \
@@ -168,6 +168,47 @@ def test_a_rule_whose_section_is_absent_is_warned_about(work: Path) -> None:
         "learnexport: warning: typo.yaml:5:5: rule \"ids\" matched nothing: the input has "
         "no 'memroy' (did you mean 'memory'?)"]
     assert run(work, *APPLY, "d.json").stderr == b""  # no warning for the right name
+
+
+def test_the_absent_section_warning_comes_in_every_mode_and_before_a_leak(work: Path) -> None:
+    """From a review: only apply's document mode warned; --jsonl and export wrote '{}'
+    lines without a word, and a leak error (unmatched: keep) came before the warning."""
+    typo = POLICY.replace("memory[*].task_id", "memroy[*].task_id")
+    (work / "typo.yaml").write_text(typo, encoding="utf-8")
+    (work / "d.jsonl").write_text("".join(json.dumps(DOC) + "\n" for _ in range(3)), "utf-8")
+    warning = ("learnexport: warning: typo.yaml:5:5: rule \"ids\" matched nothing: the input "
+               "has no 'memroy' (did you mean 'memory'?)")
+    lines = run(work, "apply", "--policy", "typo.yaml", "--hash-key-file", "k.key", "--jsonl",
+                "d.jsonl")
+    assert lines.returncode == 0, lines.stderr
+    assert lines.stderr.decode().splitlines() == [warning]  # once, not once a line
+    (work / "keep.yaml").write_text(typo.replace("unmatched: drop", "unmatched: keep"), "utf-8")
+    leak = run(work, "apply", "--policy", "keep.yaml", "--hash-key-file", "k.key", "d.json")
+    assert leak.returncode == 4
+    assert leak.stderr.decode().splitlines()[0] == warning.replace("typo.yaml", "keep.yaml")
+
+
+def test_a_report_is_not_left_behind_when_the_output_cannot_be_written(work: Path) -> None:
+    """From a review: apply wrote --report, then failed to write its output ("nothing was
+    written"), and the report stayed."""
+    done = run(work, *APPLY, "d.json", "-o", "/proc/learnexport-out.json", "--report", "r.json")
+    assert done.returncode == 1 and b"nothing was written" in done.stderr
+    assert listing(work) == {"p.yaml", "d.json", "k.key"}
+    bad_report = run(work, *APPLY, "d.json", "-o", "out.json", "--report", "/proc/r.json")
+    assert bad_report.returncode == 1
+    assert listing(work) == {"p.yaml", "d.json", "k.key"}  # nor an output without its report
+
+
+@pytest.mark.parametrize("jsonl", [False, True])
+def test_damaged_gzip_data_is_an_input_error_not_a_bug(work: Path, jsonl: bool) -> None:
+    """From a review: damaged compressed data raised zlib.error: 'internal error'."""
+    packed = bytearray(gzip.compress(json.dumps(DOC).encode() * 50))
+    packed[20:30] = b"\xff" * 10  # inside the deflate stream: the header stays valid
+    name = "bad.jsonl.gz" if jsonl else "bad.json.gz"
+    (work / name).write_bytes(bytes(packed))
+    done = run(work, *APPLY, *(["--jsonl"] if jsonl else []), name)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(b"learnexport: bad.json") and b"internal error" not in done.stderr
 
 
 def test_apply_replaces_an_existing_output_whole(work: Path) -> None:

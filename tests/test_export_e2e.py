@@ -573,3 +573,59 @@ def test_dash_is_stdout_or_refused_in_every_command(cli, small_export, tmp_path)
         refused = cli.run(*args, cwd=tmp_path)
         assert refused.returncode == 2 and "'-' (stdout) is not taken here" in refused.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_migrate_and_submit_read_stdin(cli, small_export, tmp_path) -> None:
+    """docs/cli.md: as the EXPORT of validate, migrate and submit, '-' is stdin (named
+    <stdin> in what they say)."""
+    import subprocess
+
+    def piped(*args: object) -> subprocess.CompletedProcess[str]:
+        with small_export.path.open("rb") as source:
+            return subprocess.run([str(cli.command), *map(str, args)], stdin=source,
+                                  capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+    done = piped("validate", "-")
+    assert (done.returncode, done.stdout) == (0, "<stdin>: valid learning export, schema 1.0\n")
+    done = piped("migrate", "-", "--to", "1.1")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["export_metadata"]["schema_version"] == "1.1"
+    (tmp_path / "out").mkdir()
+    done = piped("submit", "-", "--yes", "--out", "out")
+    assert done.returncode == 0, done.stderr
+    assert [p.suffixes for p in (tmp_path / "out").iterdir()] == [[".tar", ".gz"]]
+
+
+def test_validate_counts_every_problem_though_it_lists_50(tmp_path: Path) -> None:
+    """From a review: a file with 60 problems was said to have 51 (the 50 listed and the
+    line saying how many more)."""
+    from learnexport.errors import SchemaCheckError
+
+    document = {"export_metadata": {"schema_version": "1.0"},
+                **{f"unknown_{i}": i for i in range(60)}}
+    with pytest.raises(SchemaCheckError) as caught:
+        versions.validate(document, "x.json")
+    assert caught.value.count >= 60
+    assert f"({caught.value.count} problems)" in caught.value.message
+    assert len(caught.value.problems) == 51 and caught.value.problems[-1].startswith("... and ")
+
+
+def test_export_warns_of_a_rule_whose_section_is_absent(cli, small_export, tmp_path) -> None:
+    """From a review: export with a typo'd section name wrote its file without a word;
+    it now says so before its checks (as apply does)."""
+    policy = (ROOT / "policies" / "default.yaml").read_text("utf-8")
+    assert "select: memory[*].timestamp" in policy
+    (tmp_path / "typo.yaml").write_text(
+        policy.replace("select: memory[*].timestamp", "select: memroy[*].timestamp"), "utf-8")
+    done = cli.run("export", small_export.project, "--yes", "--policy", tmp_path / "typo.yaml",
+                   "-o", tmp_path / "out.json")
+    assert "matched nothing: the input has no 'memroy' (did you mean 'memory'?)" in done.stderr
+
+
+def test_the_dashboard_file_is_private(cli, small_export, tmp_path) -> None:
+    """From a review: dashboard -o wrote the project's raw names with mode 0644, where
+    collect -o writes 0600; both are for the owner's eyes only."""
+    done = cli.run("dashboard", small_export.project, "--format", "html",
+                   "-o", tmp_path / "d.html")
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE((tmp_path / "d.html").stat().st_mode) == 0o600

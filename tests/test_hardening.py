@@ -549,13 +549,24 @@ def test_an_output_folder_that_takes_no_files_writes_nothing(template: Path,
             or "cannot write there (permission denied); nothing was written" in err), err
 
 
-def test_a_device_or_pipe_is_never_replaced(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["aggregate", "apply", "collect", "dashboard", "export",
+                                     "migrate"])
+def test_a_device_or_pipe_is_never_replaced(template: Path, tmp_path: Path,
+                                            command: str) -> None:
+    """Every command writes through the same atomic output: never into a device or pipe
+    (renaming onto it as root would replace it)."""
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     (tmp_path / "p.yaml").write_text("policy: t\nversion: 1.0.0\nrules:\n"
                                      "  - {id: k, select: a, action: keep}\n")
     (tmp_path / "d.json").write_text('{"a": 1}')
-    result = _run("apply", "-p", "p.yaml", "d.json", "-o", "pipe", cwd=tmp_path)
+    if command in ("aggregate", "migrate"):
+        assert _run("export", template, "--yes", "-o", "e.json", cwd=tmp_path).returncode == 0
+    args = {"apply": ["-p", "p.yaml", "d.json"], "collect": [str(template)],
+            "dashboard": [str(template), "--format", "json"],
+            "export": [str(template), "--yes"], "migrate": ["e.json", "--to", "1.1"],
+            "aggregate": ["e.json", "--min-projects", "2"]}[command]
+    result = _run(command, *args, "-o", "pipe", cwd=tmp_path)
     assert "is not a regular file" in _clean_failure(result, 1)
     assert stat.S_ISFIFO(pipe.lstat().st_mode) and _partials(tmp_path) == []
 
@@ -713,15 +724,6 @@ def test_a_lone_surrogate_escape_in_a_source_is_collected_and_exported(
     assert document["memory"][0]["context"]["note"] == "half a pair \ud800 and café"
     exported = _run("export", root, "--yes", "-o", "out.json", cwd=tmp_path)
     assert exported.returncode == 0 and "Traceback" not in exported.stderr, exported.stderr
-
-
-def test_every_command_refuses_a_pipe_as_its_output_alike(template: Path, tmp_path: Path) -> None:
-    """dashboard and aggregate write through the same emit as apply: never into a device."""
-    pipe = tmp_path / "pipe"
-    os.mkfifo(pipe)
-    result = _run("dashboard", template, "--format", "json", "-o", "pipe", cwd=tmp_path)
-    assert "is not a regular file" in _clean_failure(result, 1)
-    assert stat.S_ISFIFO(pipe.lstat().st_mode) and _partials(tmp_path) == []
 
 
 @pytest.mark.parametrize(("name", "content", "said"), [

@@ -242,3 +242,16 @@ def test_a_file_where_the_exports_folder_should_be_is_said_so(tmp_path: Path) ->
     (tmp_path / ".tapps-agents" / "exports").write_text("not a folder")
     with pytest.raises(OutputError, match="exports: is a file, not a folder"):
         project_key(tmp_path)
+
+
+def test_the_file_that_blocks_a_key_folder_is_the_one_named(tmp_path: Path) -> None:
+    """From a review: for kk/file/a/b/hash.key, with kk/file a file, the error named
+    kk/file/a/b, which does not exist."""
+    from learnexport.errors import OutputError
+    from learnexport.keys import create_key_file
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError) as caught:
+        create_key_file(tmp_path / "file" / "a" / "b" / "hash.key")
+    assert caught.value.message == f"{tmp_path / 'file'}: is a file, not a folder; no key " \
+        "was written"

@@ -72,4 +72,6 @@ def test_every_line_of_the_use_block_runs(place: Path, line: str) -> None:
     asks = args == ["export"] or (args[:1] == ["submit"] and "--yes" not in args)
     expected = 2 if asks else 0
     assert done.returncode == expected, (filled, done.stderr)
+    if asks:  # (exit 2 is also a usage error: a README line with a wrong option)
+        assert "without consent" in done.stderr, (filled, done.stderr)
     assert "Traceback" not in done.stderr

@@ -200,3 +200,24 @@ def test_unknown_size(tmp_path: Path) -> None:
         ValueError, match="unknown size 'huge': choose one of small, typical, large"
     ):
         generate(tmp_path, "huge")
+
+
+def test_a_failed_sample_leaves_no_half_written_project(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a review: a full disk part-way through said "nothing was written" and left
+    .tapps-agents/ with some files, which the next run then refused to overwrite."""
+    import errno
+
+    from learnexport import sample
+
+    def full(*_: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sample, "_write_analytics", full)  # after three files are written
+    with pytest.raises(OSError):
+        generate(tmp_path / "p", "small", 1)
+    assert list((tmp_path / "p").iterdir()) == []
+    (tmp_path / "q" / ".tapps-agents").mkdir(parents=True)  # not made by it: left alone
+    with pytest.raises(OSError):
+        generate(tmp_path / "q", "small", 1)
+    assert (tmp_path / "q" / ".tapps-agents").is_dir()

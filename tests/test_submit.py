@@ -325,3 +325,11 @@ def test_a_name_no_default_policy_writes_is_never_packed(export_file: Path) -> N
     package.write_bytes(submission.build(checked, None))
     refused = invoke("verify", package)
     assert refused.exit_code == 4 and "name(s) are neither a framework name" in refused.stderr
+
+
+def test_a_missing_out_folder_is_refused_before_consent_is_asked(export_file: Path) -> None:
+    """From a review: submit showed its summary and asked "Write it?", and only after a yes
+    said the --out folder does not exist."""
+    checked = submission.check_export(str(export_file))
+    with pytest.raises(InputError, match="no such folder"):
+        submission.target_path(checked, export_file.parent / "nodir")

@@ -74,10 +74,12 @@ def load(sample_arg: str | None = None, project: Path | None = None, *,
     """The sample named by ``--sample`` / ``--project`` (default: a generated one), each
     list cut to its first ``RECORDS`` records unless ``all_records``. ``--sample`` is a
     document file or, when no such file exists, ``SIZE[:SEED]``."""
-    if project is not None and sample_arg is None:
+    if sample_arg is not None and project is not None:
+        raise UsageError("give --sample or --project, not both")
+    if project is not None:
         chosen, (lists, left_out) = _project(project, None if all_records else RECORDS)
     else:
-        chosen, (lists, left_out) = _load(sample_arg, project), (0, 0)
+        chosen, (lists, left_out) = _load(sample_arg), (0, 0)
     if not all_records:
         more = cut_lists(chosen.document, RECORDS)
         lists, left_out = lists + more[0], left_out + more[1]
@@ -116,13 +118,8 @@ def _project(project: Path, limit: int | None) -> tuple[Sample, tuple[int, int]]
     return Sample(document, f"project {project}"), (len(cut), sum(cut))
 
 
-def _load(sample_arg: str | None, project: Path | None) -> Sample:
-    if sample_arg is not None and project is not None:
-        raise UsageError("give --sample or --project, not both")
-    if project is not None:
-        from ..api import collect
-
-        return Sample(collect(project), f"project {project}")
+def _load(sample_arg: str | None) -> Sample:
+    """The sample document ``--sample`` names (a file, or a generated SIZE[:SEED])."""
     if sample_arg is None:
         return Sample(generated(), f"the generated sample {DEFAULT_SIZE}:{DEFAULT_SEED}")
     found = _GENERATED.match(sample_arg)
