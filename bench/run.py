@@ -1,7 +1,7 @@
 """``make bench``: speed and memory of learnexport against its targets, in one run.
 
 * export: ``learnexport export`` on generated ``typical`` and ``large`` samples; wall time
-  and peak RSS of the child process (``wait4``), median of several runs;
+  and peak RSS of the largest process (GNU time), median of 3 runs;
 * apply: ``learnexport apply`` of the anchors' workload (hash one field, replace one, drop
   one, on 100,000 flat records) and, interleaved in the same run, a hand-written Python
   loop doing the same with the same JSON library (orjson): the ratio of the medians;
@@ -17,7 +17,8 @@ compiled first, as an install does (this machine sets PYTHONDONTWRITEBYTECODE).
 
 Prints a table with each target beside its figure and writes ``bench/results/bench.json``.
 The machine is shared and noisy: medians and ratios are what to read, not single runs.
-Usage: ``python bench/run.py [--quick]`` (quick: fewer runs, no large sample).
+Usage: ``python bench/run.py [--quick]`` (quick: one timed run of each, no large sample, no
+scaling).
 """
 
 from __future__ import annotations
